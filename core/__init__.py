@@ -1,0 +1,19 @@
+"""Conductor's core: plan, select, execute, respond, with local models only.
+
+``from core import Assistant`` is the Python API; it is imported lazily so that light users of
+``core`` (the CLI's ``--help``) do not pay for heavy libraries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Assistant"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Assistant":
+        from core.assistant import Assistant
+
+        return Assistant
+    raise AttributeError(name)

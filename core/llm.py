@@ -1,0 +1,401 @@
+"""The controller LLM: a GGUF run by llama.cpp, with the decoding primitives the stages need.
+
+Why our own decoding loop instead of ``create_completion`` with a GBNF grammar: llama.cpp applies a
+grammar to every candidate of the vocabulary, and Gemma's vocabulary has 262k tokens, which costs
+~60 ms a token (MODELS.md). The planner's structure is fixed (JSON of a known schema), so we write
+the fixed parts ourselves and let the model decide only at the choice points: which of a few
+allowed strings comes next (``choose``, a greedy walk of their token trie that reads a handful of
+logits), or free text up to a stop character (``generate``). Every output parses by construction,
+and a choice costs one forward pass per token, like unconstrained decoding.
+
+The context is handled as a token list: each call feeds the list, and the longest prefix already
+in the KV cache is reused, so a repeated system prompt is never evaluated twice (prefix cache).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+# ---------------------------------------------------------------- chat templates
+
+
+class ChatTemplate:
+    """Renders chat messages into the prompt text a model was trained on."""
+
+    name = "base"
+    stop_strings: tuple[str, ...] = ()
+    renders_bos = False  # whether the rendered text already starts with the BOS token text
+
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        raise NotImplementedError
+
+
+class GemmaTemplate(ChatTemplate):
+    """Gemma's turn format; Gemma has no system role, so system text opens the first user turn.
+
+    The Gemma 3 270M GGUF ships no ``tokenizer.chat_template``; llama-cpp-python would fall back
+    to llama-2's format, which the model never saw.
+    """
+
+    name = "gemma"
+    stop_strings = ("<end_of_turn>",)
+
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        parts = []
+        pending_system = system
+        for message in messages:
+            if message["role"] == "system":
+                continue
+            role = "model" if message["role"] == "assistant" else "user"
+            content = message["content"]
+            if role == "user" and pending_system:
+                content = f"{pending_system}\n\n{content}"
+                pending_system = ""
+            parts.append(f"<start_of_turn>{role}\n{content}<end_of_turn>\n")
+        if add_generation_prompt:
+            parts.append("<start_of_turn>model\n")
+        return "".join(parts)
+
+
+class ChatMLTemplate(ChatTemplate):
+    """The ChatML format, the fallback for a GGUF with neither a template nor a known family."""
+
+    name = "chatml"
+    stop_strings = ("<|im_end|>",)
+
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+
+class JinjaTemplate(ChatTemplate):
+    """The chat template stored in a GGUF's metadata (Qwen, Llama, Mistral, SmolLM...)."""
+
+    name = "gguf-metadata"
+
+    def __init__(self, template: str, bos_token: str, eos_token: str) -> None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos_token,
+                                              bos_token=bos_token)
+        self._bos = bos_token
+        self.stop_strings = tuple(s for s in (eos_token,) if s)
+        self.renders_bos = bool(bos_token) and "bos_token" in template
+
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        self._formatter.add_generation_prompt = add_generation_prompt
+        return self._formatter(messages=list(messages)).prompt
+
+
+def template_for(metadata: dict[str, str], token_text: Callable[[int], str]) -> ChatTemplate:
+    """Pick the chat template: the GGUF's own, else the family's known format, else ChatML."""
+    template = metadata.get("tokenizer.chat_template")
+    if template:
+        bos = _special(metadata, "tokenizer.ggml.bos_token_id", token_text)
+        eos = _special(metadata, "tokenizer.ggml.eos_token_id", token_text)
+        return JinjaTemplate(template, bos, eos)
+    if metadata.get("general.architecture", "").startswith("gemma"):
+        return GemmaTemplate()
+    return ChatMLTemplate()
+
+
+def _special(metadata: dict[str, str], key: str, token_text: Callable[[int], str]) -> str:
+    try:
+        return token_text(int(metadata[key]))
+    except (KeyError, ValueError):
+        return ""
+
+
+# ---------------------------------------------------------------- the controller
+
+
+@dataclass
+class DecodeStats:
+    """Measured, never guessed: tokens evaluated and seconds, for prompt and generation."""
+
+    prompt_tokens: int = 0
+    prompt_seconds: float = 0.0
+    generated_tokens: int = 0
+    generated_seconds: float = 0.0
+    reused_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "prompt_tokens_per_s": _rate(self.prompt_tokens, self.prompt_seconds),
+            "generated_tokens": self.generated_tokens,
+            "generated_tokens_per_s": _rate(self.generated_tokens, self.generated_seconds),
+            "reused_tokens": self.reused_tokens,
+        }
+
+
+def _rate(tokens: int, seconds: float) -> float:
+    return round(tokens / seconds, 1) if seconds > 0 else 0.0
+
+
+class Controller:
+    """A loaded GGUF with prefix-cached feeding, constrained choice and greedy generation.
+
+    One controller is shared by the planner, selector, responder and LLM-fallback tasks; a lock
+    serialises them because a llama.cpp context holds one sequence.
+    """
+
+    def __init__(self, model_path: Path | str, n_ctx: int = 4096, threads: int | None = None,
+                 gpu: bool = False, lora_path: Path | str | None = None,
+                 verbose: bool = False) -> None:
+        import llama_cpp
+
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"controller model not found: {self.path}")
+        self.threads = threads or os.cpu_count() or 2
+        self.gpu = bool(gpu and llama_cpp.llama_supports_gpu_offload())
+        started = time.perf_counter()
+        self.llama = llama_cpp.Llama(
+            model_path=str(self.path), n_ctx=n_ctx, n_threads=self.threads,
+            n_threads_batch=self.threads, n_gpu_layers=-1 if self.gpu else 0,
+            lora_path=str(lora_path) if lora_path else None, verbose=verbose,
+        )
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = n_ctx
+        self.n_vocab = self.llama.n_vocab()
+        self.eos_ids = {self.llama.token_eos()}
+        self.template = template_for(self.llama.metadata, self.token_text)
+        for stop in self.template.stop_strings:
+            ids = self.tokenize(stop, special=True)
+            if len(ids) == 1:
+                self.eos_ids.add(ids[0])
+        self.lock = threading.RLock()
+        self.stats = DecodeStats()
+        self._trie_cache: dict[tuple[str, ...], list[list[int]]] = {}
+        self._prefix_tokens: dict[str, list[int]] = {}
+
+    @property
+    def device(self) -> str:
+        return "gpu" if self.gpu else "cpu"
+
+    # -- text <-> tokens
+
+    def tokenize(self, text: str, add_bos: bool = False, special: bool = False) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def token_text(self, token: int) -> str:
+        return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    def prompt_tokens(self, messages: Sequence[Message], add_generation_prompt: bool = True
+                      ) -> list[int]:
+        """Messages rendered with the model's chat template, as tokens (BOS added once)."""
+        text = self.template.render(messages, add_generation_prompt)
+        return self.tokenize(text, add_bos=not self.template.renders_bos, special=True)
+
+    # -- evaluation with prefix reuse
+
+    def logits_for(self, tokens: Sequence[int]) -> np.ndarray:
+        """Logits after ``tokens``, evaluating only what the KV cache does not already hold."""
+        llama = self.llama
+        if len(tokens) >= self.n_ctx:
+            raise ContextOverflowError(f"{len(tokens)} tokens exceed the context of {self.n_ctx}")
+        cached = llama.input_ids[: llama.n_tokens]
+        limit = min(len(cached), len(tokens) - 1)  # always evaluate at least one token
+        same = np.asarray(cached[:limit]) == np.asarray(tokens[:limit], dtype=cached.dtype)
+        prefix = int(limit if same.all() else np.argmin(same))
+        llama.n_tokens = prefix
+        new = list(tokens[prefix:])
+        started = time.perf_counter()
+        llama.eval(new)
+        elapsed = time.perf_counter() - started
+        if len(new) == 1:
+            self.stats.generated_tokens += 1
+            self.stats.generated_seconds += elapsed
+        else:
+            self.stats.prompt_tokens += len(new)
+            self.stats.prompt_seconds += elapsed
+        self.stats.reused_tokens += prefix
+        pointer = llama._ctx.get_logits_ith(-1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+
+    # -- constrained choice
+
+    def choose(self, tokens: list[int], options: Sequence[str]) -> int:
+        """Greedily pick one of ``options`` to follow ``tokens``; appends its tokens in place.
+
+        Walks the options' token trie: at each step only tokens that continue some option are
+        compared, so the answer is always one of the options, and once one option is left its
+        remaining tokens are appended without asking the model.
+        """
+        if not options:
+            raise ValueError("choose() needs at least one option")
+        encoded = self._encode_options(tuple(options))
+        alive = list(range(len(options)))
+        depth = 0
+        while len(alive) > 1:
+            finished = [i for i in alive if len(encoded[i]) == depth]
+            if finished:  # an option that is a token-prefix of another: take the shorter one
+                alive = finished[:1]
+                break
+            logits = self.logits_for(tokens)
+            next_ids = {encoded[i][depth] for i in alive}
+            best = max(next_ids, key=lambda t: logits[t])
+            alive = [i for i in alive if encoded[i][depth] == best]
+            tokens.append(best)
+            depth += 1
+        chosen = alive[0]
+        tokens.extend(encoded[chosen][depth:])
+        return chosen
+
+    def score_first_tokens(self, tokens: Sequence[int], options: Sequence[str]) -> list[float]:
+        """Logit of each option's first token after ``tokens`` (a cheap relative preference)."""
+        logits = self.logits_for(tokens)
+        encoded = self._encode_options(tuple(options))
+        return [float(logits[e[0]]) if e else float("-inf") for e in encoded]
+
+    def _encode_options(self, options: tuple[str, ...]) -> list[list[int]]:
+        if options not in self._trie_cache:
+            if len(self._trie_cache) > 512:
+                self._trie_cache.clear()
+            self._trie_cache[options] = [self.tokenize(o) for o in options]
+        return self._trie_cache[options]
+
+    # -- copying a span of a source text
+
+    def tokens_starting_with(self, prefix: str) -> list[int]:
+        """Every vocabulary token whose text starts with ``prefix`` (computed once per prefix)."""
+        if prefix not in self._prefix_tokens:
+            found = []
+            encoded = prefix.encode("utf-8")
+            for token in range(self.n_vocab):
+                if self.llama.detokenize([token], special=False).startswith(encoded):
+                    found.append(token)
+            self._prefix_tokens[prefix] = found
+        return self._prefix_tokens[prefix]
+
+    def copy_span(self, tokens: list[int], source: Sequence[int], end_tokens: Sequence[int],
+                  max_tokens: int = 96, starts: Sequence[int] | None = None) -> list[int]:
+        """Greedily copy a contiguous span of ``source`` tokens, ending when the model prefers an
+        end token (e.g. a closing quote) over every possible continuation of the span.
+
+        Small controllers paraphrase or copy text from their examples instead of the request;
+        restricting a text argument to a span of the request makes that impossible.
+        ``starts`` limits where the span may begin (default: anywhere).
+        """
+        positions = list(starts) if starts else list(range(len(source)))
+        out: list[int] = []
+        end = np.asarray(list(end_tokens), dtype=np.int64)
+        while len(out) < max_tokens:
+            allowed = {source[p] for p in positions if p < len(source)}
+            if not allowed:
+                break
+            logits = self.logits_for(tokens + out)
+            best = max(allowed, key=lambda t: logits[t])
+            if out and end.size and logits[end].max() > logits[best]:
+                break
+            out.append(best)
+            positions = [p + 1 for p in positions if p < len(source) and source[p] == best]
+        tokens.extend(out)
+        return out
+
+    # -- free generation
+
+    def generate(self, tokens: list[int], max_tokens: int, stop: Sequence[str] = (),
+                 on_text: Callable[[str], None] | None = None,
+                 banned: Sequence[int] = (), repeat_penalty: float = 1.0) -> tuple[str, bool]:
+        """Greedy generation after ``tokens`` until a stop string, EOS or ``max_tokens``.
+
+        Returns the text before the stop and whether a stop string ended it. ``tokens`` is
+        extended with exactly the tokens of the returned text, so a caller can append its own
+        continuation (the stop string itself is not appended).
+        """
+        produced: list[int] = []
+        text = b""
+        stopped = False
+        streamed = 0
+        for _ in range(max_tokens):
+            logits = self.logits_for(tokens + produced)
+            for token in banned:
+                logits[token] = -np.inf
+            if repeat_penalty != 1.0 and produced:
+                recent = np.unique(np.asarray(produced[-64:]))
+                values = logits[recent]
+                logits[recent] = np.where(values > 0, values / repeat_penalty,
+                                          values * repeat_penalty)
+            token = int(np.argmax(logits))
+            if token in self.eos_ids:
+                break
+            piece = self.llama.detokenize([token], prev_tokens=tokens + produced)
+            candidate = (text + piece).decode("utf-8", errors="ignore")
+            hits = [candidate.find(s) for s in stop if s in candidate]
+            if hits:
+                cut = min(hits)
+                kept = candidate[:cut]
+                kept_tokens = self.tokenize(kept[len(text.decode("utf-8", errors="ignore")):])
+                produced.extend(kept_tokens)
+                text = kept.encode("utf-8")
+                stopped = True
+                break
+            produced.append(token)
+            text += piece
+            if on_text is not None:
+                decoded = text.decode("utf-8", errors="ignore")
+                if len(decoded) > streamed:
+                    on_text(decoded[streamed:])
+                    streamed = len(decoded)
+            if _looping(produced):
+                break
+        tokens.extend(produced)
+        final = text.decode("utf-8", errors="ignore")
+        if on_text is not None and len(final) > streamed:
+            on_text(final[streamed:])
+        return final, stopped
+
+    def chat(self, messages: Sequence[Message], max_tokens: int = 256,
+             on_text: Callable[[str], None] | None = None, prefix: str = "") -> str:
+        """Answer a chat (greedy, mild repetition penalty), streaming text pieces."""
+        with self.lock:
+            tokens = self.prompt_tokens(messages)
+            if prefix:
+                tokens.extend(self.tokenize(prefix))
+            text, _ = self.generate(tokens, max_tokens, stop=self.template.stop_strings,
+                                    on_text=on_text, repeat_penalty=1.15)
+            return text.strip()
+
+
+class ContextOverflowError(RuntimeError):
+    """The prompt does not fit the controller's context window."""
+
+
+def _looping(tokens: list[int], window: int = 12, repeats: int = 4) -> bool:
+    """True when the tail repeats the same short cycle ``repeats`` times (a stuck small model)."""
+    for size in range(1, window + 1):
+        span = size * repeats
+        if len(tokens) >= span:
+            tail = tokens[-span:]
+            if all(tail[i] == tail[i % size] for i in range(span)) and span >= 8:
+                return True
+    return False
+
+
+_shared: dict[tuple, Controller] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_controller(model_path: Path | str, **options: Any) -> Controller:
+    """One controller per GGUF (and options) in the process: the stages and the LLM-fallback
+    runner share it instead of loading the weights twice."""
+    key = (str(Path(model_path).resolve()), tuple(sorted(options.items())))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Controller(model_path, **options)
+        return _shared[key]

@@ -1,0 +1,90 @@
+"""Loaded models, kept for reuse in an LRU cache bounded by a memory budget.
+
+Loading is the slow part of most experts (seconds), running them is fast; a second use of a
+model must not reload it. The budget is counted in registry sizes (files on disk are a fair
+proxy for resident weights of ONNX and GGUF models); the least recently used model is dropped
+when a new one would not fit. Loads of one model are serialised so two parallel tasks that need
+it load it once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.registry import ModelRecord, Registry
+from core.runners import get_runner
+from core.runners.base import Runner, Workspace
+
+
+@dataclass
+class LoadedModel:
+    record: ModelRecord
+    runner: Runner
+    model: Any
+    load_seconds: float
+    lock: threading.Lock
+
+
+class ModelPool:
+    """Loads models on first use and keeps them while they fit the budget."""
+
+    def __init__(self, registry: Registry, memory_budget_bytes: int = 3 << 30,
+                 runner_options: dict[str, Any] | None = None) -> None:
+        self.registry = registry
+        self.memory_budget_bytes = memory_budget_bytes
+        self.runner_options = runner_options or {}
+        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._guard = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+        self.loads = 0  # how many times a model was actually loaded (tests and benchmarks read it)
+
+    def get(self, record: ModelRecord) -> LoadedModel:
+        """The loaded model for a registry row, loading it if needed."""
+        with self._guard:
+            if record.id in self._loaded:
+                self._loaded.move_to_end(record.id)
+                return self._loaded[record.id]
+            load_lock = self._loading.setdefault(record.id, threading.Lock())
+        with load_lock:
+            with self._guard:
+                if record.id in self._loaded:
+                    return self._loaded[record.id]
+            runner = get_runner(record.runtime, **self.runner_options.get(record.runtime, {}))
+            path: Path = self.registry.resolve(record)
+            started = time.perf_counter()
+            model = runner.load(record, path)
+            loaded = LoadedModel(record, runner, model, time.perf_counter() - started,
+                                 threading.Lock())
+            with self._guard:
+                self.loads += 1
+                self._loaded[record.id] = loaded
+                self._evict_beyond_budget(keep=record.id)
+            return loaded
+
+    def run(self, record: ModelRecord, task: str, args: dict[str, Any],
+            workspace: Workspace) -> dict:
+        """Run a task on a model; one call at a time per model (most runtimes are not reentrant)."""
+        loaded = self.get(record)
+        with loaded.lock:
+            return loaded.runner.run(loaded.model, task, args, workspace)
+
+    def is_loaded(self, model_id: str) -> bool:
+        return model_id in self._loaded
+
+    def unload(self, model_id: str) -> None:
+        with self._guard:
+            self._loaded.pop(model_id, None)
+
+    def _evict_beyond_budget(self, keep: str) -> None:
+        total = sum(m.record.size_bytes for m in self._loaded.values())
+        for model_id in list(self._loaded):
+            if total <= self.memory_budget_bytes:
+                break
+            if model_id == keep:
+                continue
+            total -= self._loaded.pop(model_id).record.size_bytes

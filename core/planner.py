@@ -1,0 +1,333 @@
+"""Stage 1, task planning: a request (plus files and history) into a task graph.
+
+The controller writes the plan in HuggingGPT's JSON format under a schema built from the task
+catalogue. The schema is enforced while decoding, not checked afterwards: the planner writes the
+fixed JSON itself and lets the model decide only what the schema leaves open, each time among the
+values valid at that point:
+
+- whether there is a (further) task, and which: only catalogue tasks whose inputs can be fed
+  (an image task needs an attached image or an earlier task that makes one);
+- ``dep``: only earlier tasks whose output kind one of this task's inputs takes;
+- each resource argument: only attached files of the right kind or ``<GENERATED>-k`` of a
+  dependency that makes that kind;
+- text arguments: a dependency's text output, an attached text file, or free text.
+
+So every plan parses, names only known tasks, has every argument key, and types check.
+Demos are rendered through the same decoder (replayed), so the model sees exactly the token
+sequences it is asked to continue.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.demos import Demo, DemoBank
+from core.llm import Controller
+from core.plan import TaskNode, dumps, validate
+from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces
+
+INSTRUCTIONS = (
+    "You are the task planner of an offline assistant. Turn the user's request into a JSON list "
+    "of tasks, or [] when no task is needed (greetings, thanks, questions about yourself).\n"
+    'Each task is {"task": name, "id": n, "dep": [ids of the tasks whose output it uses, or -1],'
+    ' "args": {...}}. "<GENERATED>-k" is the output of task k. Copy text arguments from the '
+    "request exactly.\nTasks (arguments):\n"
+)
+
+MARKER = "\u2063PLAN\u2063"
+# Text arguments that are not copied from the request (labels are often rephrased there);
+# every other text argument is a span of the request, or a reference.
+FREE_TEXT_KEYS = frozenset({"labels"})  # stands for a demo's plan while rendering the chat template
+
+
+def catalogue_text() -> str:
+    return "\n".join(f"- {t.name}({', '.join(t.input_keys)}): {t.description}"
+                     for t in CATALOGUE)
+
+
+@dataclass
+class PlanResult:
+    """A plan with how it was made (for the store, the GUI and the evaluation)."""
+
+    plan: list[TaskNode]
+    seconds: float
+    prompt_tokens: int
+    demos: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plan": [n.to_json() for n in self.plan], "seconds": round(self.seconds, 3),
+                "prompt_tokens": self.prompt_tokens, "demos": self.demos}
+
+
+@dataclass
+class Turn:
+    """An earlier exchange, as planning context."""
+
+    request: str
+    answer: str
+
+
+class _Policy:
+    """Decides at each choice point: the model (live) or a known plan (replaying a demo)."""
+
+    def choose(self, tokens: list[int], options: list[str], what: tuple) -> int:
+        raise NotImplementedError
+
+    def free_text(self, tokens: list[int], what: tuple) -> str:
+        raise NotImplementedError
+
+    def prefers_reference(self, tokens: list[int], refs: list[str], what: tuple) -> bool:
+        raise NotImplementedError
+
+
+class _Live(_Policy):
+    def __init__(self, controller: Controller, max_text_tokens: int, request: str) -> None:
+        self.controller = controller
+        self.max_text_tokens = max_text_tokens
+        self.request_tokens = controller.tokenize(" " + request)
+        self.starts = span_starts([controller.token_text(t) for t in self.request_tokens])
+
+    def choose(self, tokens, options, what):
+        return self.controller.choose(tokens, options)
+
+    def free_text(self, tokens, what):
+        if what[2] in FREE_TEXT_KEYS:
+            text, _ = self.controller.generate(tokens, self.max_text_tokens, stop=('"', "\n"))
+            return text
+        span = self.controller.copy_span(tokens, self.request_tokens,
+                                         self.controller.tokens_starting_with('"'),
+                                         self.max_text_tokens, self.starts)
+        return self.controller.llama.detokenize(span).decode("utf-8", errors="replace")
+
+    def prefers_reference(self, tokens, refs, what):
+        logits = self.controller.logits_for(tokens)
+        firsts = {self.controller.tokenize(r)[0] for r in refs}
+        best_ref = max(logits[t] for t in firsts)
+        others = logits.copy()
+        others[list(firsts)] = -np.inf
+        return bool(best_ref >= others.max())
+
+
+class _Replay(_Policy):
+    """Follows a known plan, so demo turns are tokenised exactly as live decoding would be."""
+
+    def __init__(self, controller: Controller, plan: Sequence[TaskNode]) -> None:
+        self.controller = controller
+        self.plan = plan
+
+    def _answer(self, what: tuple) -> str:
+        kind = what[0]
+        if kind == "more":
+            return "more" if what[1] < len(self.plan) else "end"
+        node = self.plan[what[1]]
+        if kind == "task":
+            return node.task
+        if kind == "dep":
+            return ", ".join(str(d) for d in node.dep)
+        return str(node.args[what[2]])
+
+    def choose(self, tokens, options, what):
+        answer = self._answer(what)
+        index = next(i for i, o in enumerate(options) if _option_value(o, what) == answer)
+        tokens.extend(self.controller.tokenize(options[index]))
+        return index
+
+    def free_text(self, tokens, what):
+        text = self._answer(what)
+        spaced = "" if what[2] in FREE_TEXT_KEYS else " "  # copied spans start at a word
+        tokens.extend(self.controller.tokenize(spaced + _escape(text)))
+        return text
+
+    def prefers_reference(self, tokens, refs, what):
+        return self._answer(what) in [r[:-1] for r in refs]
+
+
+def span_starts(pieces: Sequence[str]) -> list[int]:
+    """Where a copied text argument may begin: the request's start, and after a colon or an
+    opening quote, where requests put the text to work on ("Summarize this: ...", "Translate
+    'hello'"). Without such marks, anywhere."""
+    marks = [i + 1 for i, piece in enumerate(pieces[:-1])
+             if piece.rstrip().endswith((":", '"', "'", "\u201c", "\u2018"))]
+    if not marks:
+        return list(range(len(pieces)))
+    return [0, *marks]
+
+
+def _option_value(option: str, what: tuple) -> str:
+    if what[0] == "more":
+        return "end" if option == "]" else "more"
+    if what[0] == "dep":
+        return option.rstrip("]")
+    return option[:-1]  # drop the closing quote
+
+
+def _escape(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+class Planner:
+    """Plans requests with a controller, retrieved demos and the schema-driven decoder."""
+
+    def __init__(self, controller: Controller, demos: DemoBank | None = None, k_demos: int = 4,
+                 max_tasks: int = 6, max_text_tokens: int = 96,
+                 available_tasks: Sequence[str] | None = None) -> None:
+        self.controller = controller
+        self.demos = demos or DemoBank.load()
+        self.k_demos = k_demos
+        self.max_tasks = max_tasks
+        self.max_text_tokens = max_text_tokens
+        names = set(available_tasks) if available_tasks is not None else None
+        self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
+        self._demo_tokens: dict[int, list[int]] = {}
+
+    # -- public
+
+    def plan(self, request: str, files: Sequence[str] = (), history: Sequence[Turn] = (),
+             on_event: Callable[[str, dict], None] | None = None) -> PlanResult:
+        """Plan one request. ``files`` are names of attached files (their kind by extension)."""
+        if not request or not request.strip():
+            raise ValueError("the request is empty")
+        started = time.perf_counter()
+        files = list(dict.fromkeys(files))
+        demos = self.demos.select(request, files, self.k_demos)
+        with self.controller.lock:
+            tokens = self._prompt(request, files, demos, history)
+            prompt_tokens = len(tokens)
+            nodes = self._decode(tokens, files,
+                                 _Live(self.controller, self.max_text_tokens, request))
+        for node in nodes:
+            for key, value in node.args.items():
+                value = str(value).strip()
+                if get_task(node.task).input_kind(key) == TEXT and not value:
+                    value = request  # an empty text argument: the request is the text
+                node.args[key] = value
+        plan = validate(nodes, files)
+        result = PlanResult(plan, time.perf_counter() - started, prompt_tokens,
+                            [d.request for d in demos])
+        if on_event:
+            on_event("plan", result.to_json())
+        return result
+
+    # -- prompt
+
+    def _prompt(self, request: str, files: Sequence[str], demos: Sequence[Demo],
+                history: Sequence[Turn]) -> list[int]:
+        system = INSTRUCTIONS + catalogue_text()
+        messages = [{"role": "system", "content": system}]
+        for demo in demos:
+            messages.append({"role": "user", "content": _user_turn(demo.request, demo.files)})
+            messages.append({"role": "assistant", "content": MARKER})
+        context = ""
+        if history:
+            lines = [f"Earlier request: {t.request}\nEarlier answer: {_clip(t.answer, 300)}"
+                     for t in history[-2:]]
+            context = "\n".join(lines) + "\n"
+        messages.append({"role": "user", "content": context + _user_turn(request, files)})
+        text = self.controller.template.render(messages)
+        pieces = text.split(MARKER)
+        tokens = self.controller.tokenize(pieces[0], add_bos=not self.controller.template
+                                          .renders_bos, special=True)
+        for demo, piece in zip(demos, pieces[1:]):
+            tokens.extend(self._demo_plan_tokens(demo))
+            tokens.extend(self.controller.tokenize(piece, special=True))
+        return tokens
+
+    def _demo_plan_tokens(self, demo: Demo) -> list[int]:
+        key = id(demo)
+        if key not in self._demo_tokens:
+            tokens: list[int] = []
+            self._decode(tokens, list(demo.files), _Replay(self.controller, demo.plan))
+            self._demo_tokens[key] = tokens
+        return self._demo_tokens[key]
+
+    # -- the schema-driven decoder
+
+    def _decode(self, tokens: list[int], files: Sequence[str], policy: _Policy) -> list[TaskNode]:
+        emit = self._emitter(tokens)
+        nodes: list[TaskNode] = []
+        emit("[")
+        for index in range(self.max_tasks):
+            tasks = [t for t in self.tasks if self._feasible_deps(t, files, nodes)]
+            more = policy.choose(tokens, ["]", '{"task": "'] if index == 0 else
+                                 ["]", ', {"task": "'], ("more", index))
+            if more == 0 or not tasks:
+                if more != 0:
+                    emit("]")
+                return nodes
+            task = tasks[policy.choose(tokens, [t.name + '"' for t in tasks], ("task", index))]
+            emit(f', "id": {index}, "dep": [')
+            deps_options = self._feasible_deps(task, files, nodes)
+            chosen = deps_options[policy.choose(tokens, [_deps_text(d) + "]" for d in deps_options],
+                                                ("dep", index))]
+            emit(', "args": {')
+            args: dict[str, str] = {}
+            for position, (key, kind) in enumerate(task.inputs):
+                emit((", " if position else "") + f'"{key}": "')
+                args[key] = self._argument(tokens, policy, files, nodes, chosen, kind,
+                                           ("arg", index, key))
+            emit("}}")
+            if any(n.task == task.name and n.args == args for n in nodes):
+                return nodes  # the same task on the same input again: a small model's loop
+            nodes.append(TaskNode(task.name, index, list(chosen) or [-1], args))
+        emit("]")
+        return nodes
+
+    def _argument(self, tokens: list[int], policy: _Policy, files: Sequence[str],
+                  nodes: list[TaskNode], deps: tuple[int, ...], kind: str, what: tuple) -> str:
+        sources = [f"<GENERATED>-{k}" for k in deps if produces(get_task(nodes[k].task), kind)]
+        sources += [f for f in files if kind_of_file(f) == kind]
+        options = [s + '"' for s in sources]
+        if kind != TEXT:
+            return sources[policy.choose(tokens, options, what)]
+        if options and policy.prefers_reference(tokens, options, what):
+            return sources[policy.choose(tokens, options, what)]
+        text = policy.free_text(tokens, what)
+        tokens.extend(self.controller.tokenize('"'))
+        return text
+
+    def _feasible_deps(self, task: Task, files: Sequence[str],
+                       nodes: list[TaskNode]) -> list[tuple[int, ...]]:
+        """Dependency sets under which every resource input of ``task`` has a source."""
+        file_kinds = {kind_of_file(f) for f in files}
+        useful = [n.id for n in nodes
+                  if any(produces(get_task(n.task), kind) for _, kind in task.inputs)]
+        candidates: list[tuple[int, ...]] = [()] + [(k,) for k in useful]
+        if len(task.inputs) > 1:
+            candidates += [(a, b) for i, a in enumerate(useful) for b in useful[i + 1:]]
+        feasible = []
+        for deps in candidates:
+            ok = True
+            for _, kind in task.inputs:
+                if kind in (IMAGE, AUDIO) and kind not in file_kinds and not any(
+                        produces(get_task(nodes[k].task), kind) for k in deps):
+                    ok = False
+            if ok:
+                feasible.append(deps)
+        return feasible
+
+    def _emitter(self, tokens: list[int]) -> Callable[[str], None]:
+        def emit(text: str) -> None:
+            tokens.extend(self.controller.tokenize(text))
+        return emit
+
+
+def _deps_text(deps: tuple[int, ...]) -> str:
+    return ", ".join(str(d) for d in deps) if deps else "-1"
+
+
+def _user_turn(request: str, files: Sequence[str]) -> str:
+    return f"Request: {request}\nFiles: {', '.join(files) if files else 'none'}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def plan_text(result: PlanResult) -> str:
+    return dumps(result.plan)

@@ -1,0 +1,280 @@
+"""The model registry: one SQLite row per installed model, queried by task, ranked for selection.
+
+Built on sqlite-utils with numbered migrations in the simonw/llm style: each migration is a
+function applied once and recorded in ``_migrations``, so an old ``registry.db`` upgrades in place.
+A model can serve several tasks (an embedding model does similarity and zero-shot); the
+``model_tasks`` table holds every task a model serves, ``models.task`` its main one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+MODEL_COLUMNS = {
+    "id": str,
+    "task": str,
+    "runtime": str,
+    "path": str,
+    "description": str,
+    "tags": str,
+    "downloads": int,
+    "likes": int,
+    "license": str,
+    "size_bytes": int,
+    "sha256": str,
+    "quantization": str,
+    "source": str,
+    "installed_at": str,
+    "params": str,
+}
+
+
+@dataclass
+class ModelRecord:
+    """A registry row. ``path`` is relative to the model cache; ``params`` is runtime-specific."""
+
+    id: str
+    task: str
+    runtime: str
+    path: str
+    description: str
+    license: str
+    source: str
+    tags: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    downloads: int = 0
+    likes: int = 0
+    size_bytes: int = 0
+    sha256: str = ""
+    quantization: str = ""
+    installed_at: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def all_tasks(self) -> list[str]:
+        return [self.task, *[t for t in self.tasks if t != self.task]]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tasks"] = self.all_tasks()
+        return data
+
+
+# ---------------------------------------------------------------- migrations
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+
+
+def migration(fn: Callable[[sqlite_utils.Database], None]) -> Callable:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_models(db: sqlite_utils.Database) -> None:
+    db["models"].create(MODEL_COLUMNS, pk="id")
+    db["models"].create_index(["task"])
+
+
+@migration
+def m002_model_tasks(db: sqlite_utils.Database) -> None:
+    db["model_tasks"].create(
+        {"model_id": str, "task": str}, pk=("model_id", "task"),
+        foreign_keys=[("model_id", "models", "id")],
+    )
+    db["model_tasks"].create_index(["task"])
+
+
+@migration
+def m003_models_fts(db: sqlite_utils.Database) -> None:
+    db["models"].enable_fts(["id", "description", "tags"], create_triggers=True)
+
+
+def migrate(db: sqlite_utils.Database,
+            migrations: list[Callable[[sqlite_utils.Database], None]] | None = None) -> None:
+    """Apply every migration not yet recorded, in order (the registry's, unless given)."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    applied = {row["name"] for row in db["_migrations"].rows}
+    for fn in MIGRATIONS if migrations is None else migrations:
+        if fn.__name__ in applied:
+            continue
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({"name": fn.__name__, "applied_at": _now()})
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def hash_path(path: Path) -> tuple[str, int]:
+    """sha256 and total size of a file, or of a folder's files (relative names hashed too).
+
+    Folders hash their sorted relative paths with contents, so a renamed or changed file in a
+    model folder changes the digest.
+    """
+    digest = hashlib.sha256()
+    total = 0
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        total += file.stat().st_size
+    return digest.hexdigest(), total
+
+
+# ---------------------------------------------------------------- the registry
+
+
+class ModelNotFoundError(KeyError):
+    def __str__(self) -> str:
+        return f"no model {self.args[0]!r} in the registry (see `main.py models list`)"
+
+
+class Registry:
+    """Queries and updates over ``registry.db`` in a model cache folder."""
+
+    def __init__(self, cache_dir: Path | str, db_name: str = "registry.db") -> None:
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.cache_dir / db_name)
+        migrate(self.db)
+
+    # -- writes
+
+    def register(self, record: ModelRecord, compute_hash: bool = True) -> ModelRecord:
+        """Insert or replace a model row; fills size and sha256 from its files."""
+        target = self.resolve(record)
+        if not target.exists():
+            raise FileNotFoundError(f"model files for {record.id} not found at {target}")
+        if compute_hash or not record.sha256:
+            record.sha256, record.size_bytes = hash_path(target)
+        record.installed_at = record.installed_at or _now()
+        row = asdict(record)
+        row.pop("tasks")
+        row["tags"] = json.dumps(record.tags)
+        row["params"] = json.dumps(record.params)
+        with self.db.conn:
+            self.db["models"].upsert(row, pk="id")
+            self.db["model_tasks"].delete_where("model_id = ?", [record.id])
+            self.db["model_tasks"].insert_all(
+                [{"model_id": record.id, "task": t} for t in record.all_tasks()]
+            )
+        return record
+
+    def remove(self, model_id: str) -> ModelRecord:
+        record = self.get(model_id)
+        with self.db.conn:
+            self.db["model_tasks"].delete_where("model_id = ?", [model_id])
+            self.db["models"].delete(model_id)
+        return record
+
+    # -- reads
+
+    def get(self, model_id: str) -> ModelRecord:
+        rows = list(self.db["models"].rows_where("id = ?", [model_id]))
+        if not rows:
+            raise ModelNotFoundError(model_id)
+        return self._record(rows[0])
+
+    def all(self, task: str | None = None) -> list[ModelRecord]:
+        if task is None:
+            rows = self.db["models"].rows_where(order_by="task, downloads desc, id")
+        else:
+            rows = self.db.query(
+                "select models.* from models join model_tasks on model_tasks.model_id = models.id"
+                " where model_tasks.task = ? order by downloads desc, likes desc, id",
+                [task],
+            )
+        return [self._record(row) for row in rows]
+
+    def search(self, query: str) -> list[ModelRecord]:
+        """Full-text search over id, description and tags (every word must match a prefix)."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
+        if not words:
+            return self.all()
+        fts = " ".join(f'"{w}"*' for w in words)
+        rows = self.db.query(
+            "select models.* from models join models_fts on models_fts.rowid = models.rowid"
+            " where models_fts match ? order by rank",
+            [fts],
+        )
+        return [self._record(row) for row in rows]
+
+    def candidates(
+        self,
+        task: str,
+        memory_budget_bytes: int | None = None,
+        runtimes: Iterable[str] | None = None,
+        limit: int = 5,
+    ) -> list[ModelRecord]:
+        """Installed models for a task that fit the memory budget, best-ranked first.
+
+        Ranked by downloads then likes, as HuggingGPT does. Controller rows
+        (``runtime = llama.cpp``) are excluded: they are the controller, not experts.
+        """
+        allowed = set(runtimes) if runtimes is not None else None
+        result = []
+        for record in self.all(task):
+            if record.runtime == "llama.cpp" or (allowed is not None and record.runtime not in allowed):
+                continue
+            if not self.resolve(record).exists():
+                continue
+            if memory_budget_bytes is not None and record.size_bytes * 2 > memory_budget_bytes:
+                continue
+            result.append(record)
+        return result[:limit]
+
+    def controllers(self) -> list[ModelRecord]:
+        return [r for r in self.all("text-generation") if r.runtime == "llama.cpp"]
+
+    def resolve(self, record: ModelRecord) -> Path:
+        """Absolute path of a model's files (registry paths are relative to the cache)."""
+        path = Path(record.path)
+        return path if path.is_absolute() else self.cache_dir / path
+
+    def verify(self, model_id: str | None = None) -> list[dict[str, str]]:
+        """Check each model's files against its recorded sha256: ok, missing or changed."""
+        records = [self.get(model_id)] if model_id else self.all()
+        report = []
+        for record in records:
+            target = self.resolve(record)
+            if not target.exists():
+                status = "missing"
+            else:
+                status = "ok" if hash_path(target)[0] == record.sha256 else "changed"
+            report.append({"id": record.id, "status": status, "path": str(target)})
+        return report
+
+    def _record(self, row: dict[str, Any]) -> ModelRecord:
+        tasks = [
+            r["task"] for r in self.db["model_tasks"].rows_where("model_id = ?", [row["id"]])
+        ]
+        data = dict(row)
+        data["tags"] = json.loads(data.get("tags") or "[]")
+        data["params"] = json.loads(data.get("params") or "{}")
+        data["tasks"] = sorted(tasks)
+        return ModelRecord(**{k: v for k, v in data.items() if k in ModelRecord.__dataclass_fields__})
+
+
+def default_cache_dir() -> Path:
+    """The model cache: ``$CONDUCTOR_MODEL_CACHE`` or ``model_cache/`` beside ``core/``."""
+    env = os.environ.get("CONDUCTOR_MODEL_CACHE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "model_cache"

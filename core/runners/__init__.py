@@ -1,0 +1,67 @@
+"""Runtime families: one module each, all behind the ``Runner`` interface in ``base``.
+
+Modules are imported lazily by runtime name so that heavy libraries load only when a model of
+that family first runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from core.runners.base import DefaultModel, Runner
+
+# runtime name -> module that defines RUNNER (a Runner class) and DEFAULT_MODELS
+RUNTIME_MODULES: dict[str, str] = {
+    "llama.cpp": "core.runners.llm_text",
+    "piper-onnx": "core.runners.piper_onnx",
+    "espeak-ng": "core.runners.espeak",
+    "faster-whisper": "core.runners.whisper",
+    "pocketsphinx": "core.runners.sphinx",
+    "rapidocr": "core.runners.rapidocr",
+    "tesseract": "core.runners.tesseract",
+    "spacy": "core.runners.spacy_ner",
+    "vader": "core.runners.vader",
+    "opencv-cascade": "core.runners.opencv_cascade",
+    "onnx-sentence-embedding": "core.runners.sentence_onnx",
+}
+
+# Modules that contribute models to the default set, in install order.
+DEFAULT_SET_MODULES: tuple[str, ...] = (
+    "core.runners.llm_text",
+    "core.runners.sentence_onnx",
+    "core.runners.piper_onnx",
+    "core.runners.espeak",
+    "core.runners.whisper",
+    "core.runners.sphinx",
+    "core.runners.rapidocr",
+    "core.runners.tesseract",
+    "core.runners.spacy_ner",
+    "core.runners.vader",
+    "core.runners.opencv_cascade",
+)
+
+_instances: dict[str, Runner] = {}
+
+
+class UnknownRuntimeError(KeyError):
+    def __str__(self) -> str:
+        return f"no runner for runtime {self.args[0]!r}"
+
+
+def get_runner(runtime: str, **kwargs: Any) -> Runner:
+    """The (shared) runner instance for a runtime name."""
+    if runtime not in _instances:
+        if runtime not in RUNTIME_MODULES:
+            raise UnknownRuntimeError(runtime)
+        module = importlib.import_module(RUNTIME_MODULES[runtime])
+        _instances[runtime] = module.RUNNER(**kwargs)
+    return _instances[runtime]
+
+
+def default_models() -> list[DefaultModel]:
+    """Every model of the default set, from every runtime module."""
+    models: list[DefaultModel] = []
+    for name in DEFAULT_SET_MODULES:
+        models.extend(importlib.import_module(name).DEFAULT_MODELS)
+    return models

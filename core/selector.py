@@ -1,0 +1,104 @@
+"""Stage 2, model selection: for each planned task, one installed model and the reason for it.
+
+Candidates come from the registry (installed, serving the task, fitting the memory budget,
+ranked by downloads and likes). One candidate needs no LLM call. Several: the controller reads
+their ids, descriptions, sizes and tags and picks one, its answer constrained to those ids, then
+says why in a sentence that is recorded. Text tasks with no expert fall back to the controller
+itself, as HuggingGPT does; other tasks with no model fail alone, not the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.llm import Controller
+from core.plan import TaskNode
+from core.registry import ModelRecord, Registry
+from core.tasks import get_task
+
+CONTROLLER_FALLBACK = "controller"
+
+
+@dataclass
+class Choice:
+    """The model chosen for one task, or why there is none."""
+
+    task_id: int
+    task: str
+    model_id: str | None
+    reason: str
+    candidates: list[str]
+    record: ModelRecord | None = None
+    llm_decided: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "task": self.task, "model": self.model_id,
+                "reason": self.reason, "candidates": self.candidates,
+                "llm_decided": self.llm_decided}
+
+
+class Selector:
+    """Chooses a model per task from the registry, asking the controller only when it must."""
+
+    def __init__(self, registry: Registry, controller: Controller | None,
+                 controller_record: ModelRecord | None, memory_budget_bytes: int | None = None,
+                 top_k: int = 4) -> None:
+        self.registry = registry
+        self.controller = controller
+        self.controller_record = controller_record
+        self.memory_budget_bytes = memory_budget_bytes
+        self.top_k = top_k
+
+    def select(self, request: str, plan: list[TaskNode],
+               on_event: Callable[[str, dict], None] | None = None) -> list[Choice]:
+        choices = []
+        for node in plan:
+            choice = self.select_one(request, node)
+            choices.append(choice)
+            if on_event:
+                on_event("choice", choice.to_json())
+        return choices
+
+    def select_one(self, request: str, node: TaskNode) -> Choice:
+        task = get_task(node.task)
+        candidates = self.registry.candidates(node.task, self.memory_budget_bytes,
+                                              limit=self.top_k)
+        ids = [c.id for c in candidates]
+        if not candidates:
+            if task.llm_fallback and self.controller_record is not None:
+                return Choice(node.id, node.task, self.controller_record.id,
+                              "no expert model for this task is installed; the controller LLM "
+                              "does it itself", ids, self.controller_record)
+            return Choice(node.id, node.task, None,
+                          f"no installed model can do {node.task}; import one with "
+                          "`main.py models import`", ids)
+        if len(candidates) == 1 or self.controller is None:
+            only = candidates[0]
+            reason = ("the only installed model for this task" if len(candidates) == 1
+                      else "the most downloaded installed model for this task")
+            return Choice(node.id, node.task, only.id, reason, ids, only)
+        index, reason = self._ask(request, node, candidates)
+        chosen = candidates[index]
+        return Choice(node.id, node.task, chosen.id, reason, ids, chosen, llm_decided=True)
+
+    def _ask(self, request: str, node: TaskNode, candidates: list[ModelRecord]
+             ) -> tuple[int, str]:
+        lines = "\n".join(
+            f'- "{c.id}": {c.description} ({c.size_bytes / 1e6:.0f} MB; '
+            f"tags: {', '.join(c.tags[:6])})" for c in candidates)
+        prompt = (
+            f"Choose the best model for the task {node.task} in this request.\n"
+            f"Request: {request}\nTask arguments: {node.args}\nModels:\n{lines}\n"
+            'Answer as JSON: {"id": model id, "reason": why, in one sentence}.'
+        )
+        controller = self.controller
+        with controller.lock:
+            tokens = controller.prompt_tokens([{"role": "user", "content": prompt}])
+            tokens.extend(controller.tokenize('{"id": "'))
+            index = controller.choose(tokens, [c.id + '"' for c in candidates])
+            tokens.extend(controller.tokenize(', "reason": "'))
+            reason, _ = controller.generate(tokens, 40, stop=('"', "\n"), repeat_penalty=1.15)
+        reason = reason.strip() or "the controller chose it without a reason"
+        return index, reason

@@ -1,0 +1,137 @@
+"""The task catalogue: every task a plan may name, what it takes and what it makes.
+
+Task ids are Hugging Face pipeline task ids (plus ``conversational``), so HuggingGPT plans and
+TaskBench data carry over. The catalogue is the single source for the planner's grammar (which
+task names exist, which argument keys each needs, which resource kinds may feed them) and for the
+executor's type checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Resource kinds a task argument or output can have.
+TEXT = "text"
+IMAGE = "image"
+AUDIO = "audio"
+LABELS = "labels"  # list of {"label", "score"}; renders as text for dependants
+RESOURCE_KINDS = (TEXT, IMAGE, AUDIO)
+
+# File extensions that identify an attached file's kind (files need not exist to be planned).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".m4a"})
+TEXT_EXTENSIONS = frozenset({".txt", ".md"})
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task the controller can plan.
+
+    ``inputs`` maps argument key to resource kind, in the order the planner writes them.
+    ``outputs`` are the kinds a dependant may take from this task's result.
+    ``llm_fallback`` marks text tasks the controller LLM can do itself when no expert is installed.
+    """
+
+    name: str
+    description: str
+    inputs: tuple[tuple[str, str], ...]
+    outputs: tuple[str, ...]
+    llm_fallback: bool = False
+
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        return tuple(key for key, _ in self.inputs)
+
+    def input_kind(self, key: str) -> str:
+        return dict(self.inputs)[key]
+
+
+_T = TEXT
+_I = IMAGE
+_A = AUDIO
+
+CATALOGUE: tuple[Task, ...] = (
+    Task("text-classification", "label a text, e.g. its sentiment (positive/negative)",
+         (("text", _T),), (LABELS, _T)),
+    Task("token-classification", "find named entities (people, places, organisations, dates) "
+         "or parts of speech in a text", (("text", _T),), (_T,)),
+    Task("zero-shot-classification", "sort a text into labels the user names",
+         (("text", _T), ("labels", _T)), (LABELS, _T)),
+    Task("question-answering", "answer a question from a given passage of text",
+         (("text", _T), ("context", _T)), (_T,), llm_fallback=True),
+    Task("summarization", "shorten a text to its main points", (("text", _T),), (_T,),
+         llm_fallback=True),
+    Task("translation", "translate a text into another language", (("text", _T),), (_T,),
+         llm_fallback=True),
+    Task("text-generation", "write or continue a text (story, poem, email)", (("text", _T),),
+         (_T,), llm_fallback=True),
+    Task("conversational", "reply to a chat message", (("text", _T),), (_T,),
+         llm_fallback=True),
+    Task("text2text-generation", "rewrite a text (paraphrase, correct grammar)",
+         (("text", _T),), (_T,), llm_fallback=True),
+    Task("fill-mask", "fill the [MASK] gap in a sentence", (("text", _T),), (_T,)),
+    Task("sentence-similarity", "score how similar two texts are in meaning",
+         (("text", _T), ("text2", _T)), (LABELS, _T)),
+    Task("feature-extraction", "turn a text into an embedding vector", (("text", _T),), (_T,)),
+    Task("text-to-speech", "read a text aloud as speech audio", (("text", _T),), (_A,)),
+    Task("automatic-speech-recognition", "transcribe speech audio into text",
+         (("audio", _A),), (_T,)),
+    Task("audio-classification", "label a sound or audio clip", (("audio", _A),), (LABELS, _T)),
+    Task("audio-to-audio", "enhance or separate audio (remove noise)", (("audio", _A),), (_A,)),
+    Task("image-to-text", "describe an image or read the text written in it (OCR)",
+         (("image", _I),), (_T,)),
+    Task("image-classification", "say what kind of thing an image shows", (("image", _I),),
+         (LABELS, _T)),
+    Task("object-detection", "find and box objects or faces in an image", (("image", _I),),
+         (_I, _T)),
+    Task("image-segmentation", "split an image into labelled regions", (("image", _I),),
+         (_I, _T)),
+    Task("depth-estimation", "estimate the depth of each pixel of an image", (("image", _I),),
+         (_I,)),
+    Task("visual-question-answering", "answer a question about an image",
+         (("image", _I), ("text", _T)), (_T,)),
+    Task("document-question-answering", "answer a question about a scanned document",
+         (("image", _I), ("text", _T)), (_T,)),
+    Task("text-to-image", "draw an image from a text description", (("text", _T),), (_I,)),
+    Task("image-to-image", "change an image as a text instruction says",
+         (("image", _I), ("text", _T)), (_I,)),
+)
+
+TASKS: dict[str, Task] = {task.name: task for task in CATALOGUE}
+TASK_NAMES: tuple[str, ...] = tuple(TASKS)
+
+
+class UnknownTaskError(KeyError):
+    """A task name that is not in the catalogue."""
+
+    def __str__(self) -> str:
+        return f"unknown task {self.args[0]!r}; known tasks: {', '.join(TASK_NAMES)}"
+
+
+def get_task(name: str) -> Task:
+    """Look a task up by name, with an error that lists what exists."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise UnknownTaskError(name) from None
+
+
+def kind_of_file(name: str) -> str | None:
+    """The resource kind of a file, judged by its extension (planning needs no file on disk)."""
+    lowered = name.lower()
+    dot = lowered.rfind(".")
+    if dot < 0:
+        return None
+    ext = lowered[dot:]
+    if ext in IMAGE_EXTENSIONS:
+        return IMAGE
+    if ext in AUDIO_EXTENSIONS:
+        return AUDIO
+    if ext in TEXT_EXTENSIONS:
+        return TEXT
+    return None
+
+
+def produces(task: Task, kind: str) -> bool:
+    """Whether a task's output can feed an input of ``kind`` (labels render as text)."""
+    return kind in task.outputs

@@ -1,0 +1,340 @@
+"""Conductor: an offline HuggingGPT. No arguments opens the desktop app; subcommands script it.
+
+Heavy libraries load inside the commands that need them, so ``--help`` answers at once.
+Exit codes: 0 success, 1 the run failed, 2 bad input (request, file, model id, arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py", description="Conductor: a local LLM plans, picks expert models, runs "
+        "them and answers. Fully offline.")
+    sub = parser.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="run a request through all four stages")
+    ask.add_argument("request")
+    ask.add_argument("--file", "-f", action="append", default=[], help="attach a file")
+    ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    ask.add_argument("--conversation", help="continue a conversation (id from `history`)")
+
+    plan = sub.add_parser("plan", help="planning only: print the task graph")
+    plan.add_argument("request", nargs="?")
+    plan.add_argument("--file", "-f", action="append", default=[],
+                      help="a file name (need not exist; its kind comes from the extension)")
+    plan.add_argument("--json", action="store_true", help="print plan details as JSON")
+    plan.add_argument("--batch", type=Path,
+                      help="JSONL of {request, files}; prints one JSON plan per line")
+
+    run = sub.add_parser("run", help="run one expert model on one input, no LLM")
+    run.add_argument("task")
+    run.add_argument("--model", required=True, help="registry id")
+    run.add_argument("--text")
+    run.add_argument("--file", "-f", help="image or audio input")
+    run.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
+                     help="another argument (e.g. labels=a,b or text2=...)")
+    run.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="the model registry")
+    msub = models.add_subparsers(dest="models_command")
+    mlist = msub.add_parser("list", help="installed models")
+    mlist.add_argument("--task")
+    mlist.add_argument("--search", help="full-text search over id, description, tags")
+    mlist.add_argument("--json", action="store_true")
+    mshow = msub.add_parser("show", help="one model's registry row")
+    mshow.add_argument("id")
+    mshow.add_argument("--json", action="store_true")
+    mverify = msub.add_parser("verify", help="check files against recorded sha256")
+    mverify.add_argument("id", nargs="?")
+    mverify.add_argument("--json", action="store_true")
+
+    history = sub.add_parser("history", help="past runs")
+    history.add_argument("--search", help="full-text search over requests and answers")
+    history.add_argument("--run", help="show one run in full")
+    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--json", action="store_true")
+
+    sub.add_parser("gui", help="open the desktop app")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "gui"):
+        return _gui()
+    handler = {"ask": cmd_ask, "plan": cmd_plan, "run": cmd_run, "models": cmd_models,
+               "history": cmd_history}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # known input errors get exit code 2 with a one-line message
+        code = EXIT_BAD_INPUT if _is_input_error(exc) else EXIT_FAILED
+        print(f"error: {exc}", file=sys.stderr)
+        return code
+
+
+def _is_input_error(exc: Exception) -> bool:
+    from core.plan import PlanError
+    from core.registry import ModelNotFoundError
+    from core.runners.base import TaskInputError
+    from core.tasks import UnknownTaskError
+
+    return isinstance(exc, ValueError | FileNotFoundError | TaskInputError | PlanError
+                      | ModelNotFoundError | UnknownTaskError)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# ---------------------------------------------------------------- ask
+
+
+class EventPrinter:
+    """Shows each stage as it happens, on stderr; the answer streams to stdout unless --json."""
+
+    def __init__(self, stream_answer: bool) -> None:
+        self.stream_answer = stream_answer
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        err = sys.stderr
+        if kind == "stage":
+            print(f"== {data['stage']}", file=err, flush=True)
+        elif kind == "plan":
+            if not data["plan"]:
+                print("   (no task needed: answering directly)", file=err)
+            for node in data["plan"]:
+                deps = "" if node["dep"] == [-1] else f" after {node['dep']}"
+                print(f"   task {node['id']}: {node['task']} {json.dumps(node['args'])}{deps}",
+                      file=err)
+            print(f"   planned in {data['seconds']:.2f} s", file=err, flush=True)
+        elif kind == "choice":
+            model = data["model"] or "none"
+            print(f"   task {data['task_id']} {data['task']} -> {model}: {data['reason']}",
+                  file=err, flush=True)
+        elif kind == "task_start":
+            print(f"   task {data['id']} running on {data['model']}", file=err, flush=True)
+        elif kind == "task_end":
+            if data["status"] == "done":
+                out = data["outputs"]
+                shown = out.get("audio") or out.get("image") or out.get("text", "")
+                print(f"   task {data['id']} done in {data['seconds']:.2f} s: "
+                      f"{_short(str(shown))}", file=err, flush=True)
+            else:
+                print(f"   task {data['id']} {data['status']}: {data['error']}", file=err,
+                      flush=True)
+        elif kind == "token" and self.stream_answer:
+            print(data["text"], end="", flush=True)
+        elif kind == "done":
+            if self.stream_answer:
+                print()
+            timings = ", ".join(f"{k} {v:.2f} s" for k, v in data["timings"].items())
+            print(f"== done: {timings}", file=err)
+            for path in data["files_made"]:
+                print(f"   file: {path}", file=err)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from core import Assistant
+
+    assistant = Assistant()
+    result = assistant.ask(args.request, files=args.file, conversation_id=args.conversation,
+                           on_event=EventPrinter(stream_answer=not args.json))
+    if args.json:
+        _print_json(result)
+    return EXIT_OK if result["status"] == "done" else EXIT_FAILED
+
+
+# ---------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from core import Assistant
+
+    assistant = Assistant()
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                request = row.get("request") or row.get("instruction") or row.get("user_request")
+                if not request:
+                    raise ValueError(f"{args.batch}:{number}: no request")
+                result = assistant.plan(request, row.get("files", []))
+                print(json.dumps(result.to_json()["plan"], ensure_ascii=False), flush=True)
+        return EXIT_OK
+    if not args.request:
+        raise ValueError("give a request, or --batch FILE.jsonl")
+    result = assistant.plan(args.request, args.file)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(json.dumps(result.to_json()["plan"], ensure_ascii=False))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from core.assistant import check_attachment
+    from core.config import Settings
+    from core.model_pool import ModelPool
+    from core.registry import Registry
+    from core.runners.base import Workspace
+    from core.tasks import get_task
+
+    settings = Settings.load()
+    task = get_task(args.task)
+    registry = Registry(settings.cache_path)
+    record = registry.get(args.model)
+    if args.task not in record.all_tasks():
+        raise ValueError(f"{record.id} does not do {args.task}; it does "
+                         f"{', '.join(record.all_tasks())}")
+    out_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_ensure(settings.data_path / "runs")))
+    workspace = Workspace(out_dir)
+    task_args: dict[str, Any] = {}
+    if args.text is not None:
+        task_args["text"] = args.text
+    if args.file:
+        source = Path(args.file)
+        kind = check_attachment(source)
+        shutil.copyfile(source, workspace.root / source.name)
+        task_args[kind if kind in task.input_keys else task.input_keys[0]] = source.name
+    for item in args.arg:
+        key, _, value = item.partition("=")
+        task_args[key] = value
+    pool = ModelPool(registry)
+    outputs = pool.run(record, args.task, task_args, workspace)
+    for kind in ("image", "audio"):
+        if outputs.get(kind):
+            outputs[kind] = str(workspace.root / outputs[kind])
+    if args.json:
+        _print_json({"task": args.task, "model": record.id, "outputs": outputs})
+    else:
+        for key, value in outputs.items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------- models
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from core.config import Settings
+    from core.registry import Registry
+
+    registry = Registry(Settings.load().cache_path)
+    command = args.models_command or "list"
+    if command == "list":
+        task = getattr(args, "task", None)
+        search = getattr(args, "search", None)
+        records = registry.search(search) if search else registry.all(task)
+        if task and search:
+            records = [r for r in records if task in r.all_tasks()]
+        if getattr(args, "json", False):
+            _print_json([r.to_json() for r in records])
+        else:
+            print(f"{'id':42} {'task':30} {'runtime':24} {'size':>9}  license")
+            for r in records:
+                print(f"{r.id:42} {r.task:30} {r.runtime:24} "
+                      f"{r.size_bytes / 1e6:8.1f}M  {r.license}")
+        return EXIT_OK
+    if command == "show":
+        record = registry.get(args.id)
+        data = record.to_json()
+        data["absolute_path"] = str(registry.resolve(record))
+        if args.json:
+            _print_json(data)
+        else:
+            for key, value in data.items():
+                print(f"{key:14} {value}")
+        return EXIT_OK
+    report = registry.verify(args.id)
+    if args.json:
+        _print_json(report)
+    else:
+        for row in report:
+            print(f"{row['status']:8} {row['id']}")
+    return EXIT_OK if all(r["status"] == "ok" for r in report) else EXIT_FAILED
+
+
+# ---------------------------------------------------------------- history
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from core.config import Settings
+    from core.store import Store
+
+    store = Store(Settings.load().data_path / "history.db")
+    if args.run:
+        _print_json(store.run(args.run)) if args.json else _print_run(store.run(args.run))
+        return EXIT_OK
+    if args.search:
+        rows = []
+        for conversation in store.conversations(args.search, args.limit):
+            rows.extend(store.runs(conversation["id"]))
+    else:
+        rows = store.runs(limit=args.limit)
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']}  {row['started_at'][:19]}  {row['status']:11} "
+                  f"{_short(row['request'], 70)}")
+    return EXIT_OK
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    print(f"run {run['id']} ({run['status']}) in conversation {run['conversation_id']}")
+    print(f"request: {run['request']}")
+    for task in run["tasks"]:
+        print(f"  task {task['task_id']} {task['task']} on {task['model']}: {task['status']}"
+              f" {task['error'] or ''}")
+    print(f"answer: {run['answer']}")
+
+
+# ---------------------------------------------------------------- gui
+
+
+def _gui() -> int:
+    try:
+        from gui.app import run_app
+    except ImportError as exc:
+        print(f"error: the desktop app is not available ({exc})", file=sys.stderr)
+        return EXIT_FAILED
+    return run_app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

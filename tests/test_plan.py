@@ -1,0 +1,104 @@
+"""Plan checks and repairs (no model needed), and the demo bank's own validity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.demos import DEFAULT_BANK, DemoBank
+from core.plan import PlanError, fix_dep, order, parse, validate
+from core.tasks import CATALOGUE, TASK_NAMES, UnknownTaskError, get_task
+
+
+def test_fix_dep_rebuilds_dependencies_from_references():
+    plan = parse([
+        {"task": "image-to-text", "id": 0, "dep": [5], "args": {"image": "a.jpg"}},
+        {"task": "text-to-speech", "id": 1, "dep": [-1], "args": {"text": "<GENERATED>-0"}},
+    ])
+    fix_dep(plan)
+    assert [n.dep for n in plan] == [[-1], [0]]
+
+
+def test_validate_renumbers_ids_and_follows_references():
+    plan = validate(parse([
+        {"task": "automatic-speech-recognition", "id": 3, "dep": [-1], "args": {"audio": "a.wav"}},
+        {"task": "summarization", "id": 7, "dep": [3], "args": {"text": "<GENERATED>-3"}},
+    ]), ["a.wav"])
+    assert [n.id for n in plan] == [0, 1]
+    assert plan[1].args["text"] == "<GENERATED>-0" and plan[1].dep == [0]
+
+
+@pytest.mark.parametrize("entry, files, message", [
+    ({"task": "image-to-text", "args": {"image": "/etc/passwd"}}, [], "not an attached file"),
+    ({"task": "image-to-text", "args": {"image": "a.wav"}}, ["a.wav"], "needs image"),
+    ({"task": "image-to-text", "args": {}}, [], "lacks argument"),
+    ({"task": "text-to-speech", "args": {"text": "<GENERATED>-0"}}, [], "does not come before"),
+])
+def test_validate_rejects_bad_plans(entry, files, message):
+    with pytest.raises(PlanError, match=message):
+        validate(parse([{"id": 0, "dep": [-1], **entry}]), files)
+
+
+def test_validate_rejects_resource_of_wrong_kind_from_a_task():
+    with pytest.raises(PlanError, match="needs audio"):
+        validate(parse([
+            {"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "a.png"}},
+            {"task": "automatic-speech-recognition", "id": 1, "dep": [0],
+             "args": {"audio": "<GENERATED>-0"}},
+        ]), ["a.png"])
+
+
+def test_unknown_task_is_an_error_naming_the_known_ones():
+    with pytest.raises(UnknownTaskError, match="text-to-speech"):
+        validate(parse([{"task": "make-coffee", "id": 0, "dep": [-1], "args": {}}]), [])
+
+
+def test_parse_reports_malformed_json():
+    with pytest.raises(PlanError, match="not JSON"):
+        parse("[{")
+    with pytest.raises(PlanError, match="list"):
+        parse('{"task": "x"}')
+
+
+def test_order_groups_independent_tasks_into_waves():
+    plan = validate(parse([
+        {"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "a.png"}},
+        {"task": "object-detection", "id": 1, "dep": [-1], "args": {"image": "a.png"}},
+        {"task": "text-to-speech", "id": 2, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+    ]), ["a.png"])
+    assert [[n.id for n in wave] for wave in order(plan)] == [[0, 1], [2]]
+
+
+def test_catalogue_is_consistent():
+    assert len(set(TASK_NAMES)) == len(CATALOGUE)
+    for task in CATALOGUE:
+        assert task.inputs and task.outputs and task.description
+        assert get_task(task.name) is task
+
+
+def test_demo_bank_plans_are_valid_and_cover_every_task():
+    bank = DemoBank.load()
+    covered = set()
+    for demo in bank.demos:
+        validate(list(demo.plan), list(demo.files))
+        covered.update(n.task for n in demo.plan)
+    assert covered == set(TASK_NAMES) - {"feature-extraction"}
+    assert any(not demo.plan for demo in bank.demos)  # chit-chat: no task
+
+
+def test_demo_bank_shares_no_request_with_the_dev_set():
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parents[2] / "shared" / "eval" / "plans_dev.jsonl"
+    if not dev.exists():
+        pytest.skip("the shared evaluation data is not beside this checkout")
+    dev_requests = {json.loads(line)["request"].lower() for line in dev.open() if line.strip()}
+    bank = {json.loads(line)["request"].lower() for line in DEFAULT_BANK.open() if line.strip()}
+    assert not dev_requests & bank
+
+
+def test_demo_retrieval_prefers_similar_requests_with_the_same_file_kinds():
+    bank = DemoBank.load()
+    chosen = bank.select("Please transcribe the recording interview.wav", ["interview.wav"], k=3)
+    assert chosen[-1].plan[0].task == "automatic-speech-recognition"

@@ -1,0 +1,102 @@
+"""Planning with the real controller: every plan valid, the right tasks for clear requests."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from core.plan import parse, validate
+from core.planner import _Replay
+from core.tasks import AUDIO, IMAGE, TASK_NAMES, get_task, kind_of_file, produces
+
+
+def _tasks(result):
+    return [node.task for node in result.plan]
+
+
+def test_demo_request_plans_speech_then_transcription(planner):
+    result = planner.plan("Read this aloud, then transcribe the recording: offline assistants "
+                          "keep your data private")
+    assert _tasks(result) == ["text-to-speech", "automatic-speech-recognition"]
+    assert "offline assistants keep your data private" in result.plan[0].args["text"]
+    assert result.plan[1].args["audio"] == "<GENERATED>-0"
+    assert result.plan[1].dep == [0]
+
+
+def test_image_request_uses_the_attached_image(planner):
+    result = planner.plan("Describe the photo garden.jpg, then read the description aloud",
+                          ["garden.jpg"])
+    assert _tasks(result) == ["image-to-text", "text-to-speech"]
+    assert result.plan[0].args["image"] == "garden.jpg"
+    assert result.plan[1].args["text"] == "<GENERATED>-0"
+
+
+def test_audio_request_uses_the_attached_audio(planner):
+    result = planner.plan("Please transcribe standup.wav", ["standup.wav"])
+    assert _tasks(result) == ["automatic-speech-recognition"]
+    assert result.plan[0].args["audio"] == "standup.wav"
+
+
+def test_greeting_needs_no_task(planner):
+    assert planner.plan("Hi there!").plan == []
+
+
+def test_demos_replay_to_their_own_plans(planner):
+    """The decoder, driven by a known plan, must reproduce it (so demos teach real sequences)."""
+    for demo in planner.demos.demos:
+        tokens: list[int] = []
+        nodes = planner._decode(tokens, list(demo.files), _Replay(planner.controller, demo.plan))
+        assert [n.to_json() for n in nodes] == [n.to_json() for n in demo.plan], demo.request
+        text = planner.controller.llama.detokenize(tokens).decode()
+        decoded = [{**n.to_json(), "args": {k: v.strip() for k, v in n.args.items()}}
+                   for n in parse(text)]
+        assert decoded == [n.to_json() for n in demo.plan]
+
+
+WORDS = ("photo report song meeting cat translate read aloud summary invoice voice people city "
+         "describe detect faces music speech german text label similar depth draw answer call "
+         "please now then and the of in what who where is this my quickly").split()
+EXTENSIONS = (".jpg", ".png", ".wav", ".flac", ".txt")
+
+
+def _random_request(rng: random.Random) -> tuple[str, list[str]]:
+    files = [f"file{i}{rng.choice(EXTENSIONS)}" for i in range(rng.choice((0, 0, 1, 1, 2)))]
+    words = rng.choices(WORDS, k=rng.randint(2, 14)) + files
+    rng.shuffle(words)
+    return " ".join(words).capitalize() + rng.choice((".", "?", "!", "")), files
+
+
+def test_two_hundred_random_requests_all_give_schema_valid_plans(planner):
+    """Whatever the request, the plan parses, names catalogue tasks, and types check."""
+    rng = random.Random(20261125)
+    planner_fast = type(planner)(planner.controller, planner.demos, k_demos=2, max_tasks=3,
+                                 max_text_tokens=12)
+    for _ in range(200):
+        request, files = _random_request(rng)
+        result = planner_fast.plan(request, files)
+        plan = validate(parse([n.to_json() for n in result.plan]), files)  # round trip
+        for node in plan:
+            assert node.task in TASK_NAMES
+            task = get_task(node.task)
+            assert set(node.args) == set(task.input_keys)
+            for key, kind in task.inputs:
+                value = node.args[key]
+                if kind in (IMAGE, AUDIO):
+                    if value.startswith("<GENERATED>-"):
+                        source = plan[int(value.split("-")[-1])]
+                        assert produces(get_task(source.task), kind)
+                    else:
+                        assert value in files and kind_of_file(value) == kind
+            assert all(d < node.id for d in node.dep)
+
+
+@pytest.mark.parametrize("request_text, files, expected", [
+    ("Find the names of people and places in: Angela met Pierre in Lyon.", [],
+     "token-classification"),
+    ("Is this review positive or negative: the screen broke on day one", [],
+     "text-classification"),
+    ("Find the faces in portrait.png", ["portrait.png"], "object-detection"),
+])
+def test_single_task_requests(planner, request_text, files, expected):
+    assert expected in _tasks(planner.plan(request_text, files))
