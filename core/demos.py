@@ -70,7 +70,7 @@ class DemoBank:
         else:
             similarity = [_overlap(request, d.request) for d in self.demos]
         scored = []
-        for demo, sim in zip(self.demos, similarity):
+        for demo, sim in zip(self.demos, similarity, strict=True):
             bonus = 0.15 if demo.file_kinds == kinds else 0.0
             scored.append((sim + bonus, demo))
         scored.sort(key=lambda pair: pair[0], reverse=True)

@@ -283,7 +283,8 @@ class Controller:
         return self._prefix_tokens[prefix]
 
     def copy_span(self, tokens: list[int], source: Sequence[int], end_tokens: Sequence[int],
-                  max_tokens: int = 96, starts: Sequence[int] | None = None) -> list[int]:
+                  max_tokens: int = 96, starts: Sequence[int] | None = None,
+                  min_tokens: int = 1) -> list[int]:
         """Greedily copy a contiguous span of ``source`` tokens, ending when the model prefers an
         end token (e.g. a closing quote) over every possible continuation of the span.
 
@@ -300,7 +301,7 @@ class Controller:
                 break
             logits = self.logits_for(tokens + out)
             best = max(allowed, key=lambda t: logits[t])
-            if out and end.size and logits[end].max() > logits[best]:
+            if len(out) >= min_tokens and end.size and logits[end].max() > logits[best]:
                 break
             out.append(best)
             positions = [p + 1 for p in positions if p < len(source) and source[p] == best]
@@ -360,14 +361,34 @@ class Controller:
             on_text(final[streamed:])
         return final, stopped
 
+    @property
+    def is_chat_model(self) -> bool:
+        """Whether the model was tuned for chat (its GGUF carries a template, or its name says
+        so); a base model follows plain-text examples better than chat turns."""
+        if isinstance(self.template, JinjaTemplate):
+            return True
+        name = str(self.llama.metadata.get("general.name", "")).lower()
+        return any(mark in name for mark in ("-it", " it", "instruct", "chat"))
+
+    def complete(self, prompt: str, max_tokens: int = 128, stop: Sequence[str] = ("\n",),
+                 on_text: Callable[[str], None] | None = None) -> str:
+        """Continue plain text (greedy, mild repetition penalty), streaming text pieces."""
+        with self.lock:
+            tokens = self.tokenize(prompt, add_bos=True)
+            text, _ = self.generate(tokens, max_tokens, stop=stop, on_text=on_text,
+                                    repeat_penalty=1.15)
+            return text.strip()
+
     def chat(self, messages: Sequence[Message], max_tokens: int = 256,
-             on_text: Callable[[str], None] | None = None, prefix: str = "") -> str:
+             on_text: Callable[[str], None] | None = None, prefix: str = "",
+             stop: Sequence[str] = ()) -> str:
         """Answer a chat (greedy, mild repetition penalty), streaming text pieces."""
         with self.lock:
             tokens = self.prompt_tokens(messages)
             if prefix:
                 tokens.extend(self.tokenize(prefix))
-            text, _ = self.generate(tokens, max_tokens, stop=self.template.stop_strings,
+            text, _ = self.generate(tokens, max_tokens,
+                                    stop=(*self.template.stop_strings, *stop),
                                     on_text=on_text, repeat_penalty=1.15)
             return text.strip()
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.tasks import TEXT, TASKS, get_task, kind_of_file, produces
+from core.tasks import TASKS, TEXT, get_task, kind_of_file, produces
 
 GENERATED = re.compile(r"<GENERATED>-(\d+)")
 

@@ -214,6 +214,21 @@ class Planner:
             on_event("plan", result.to_json())
         return result
 
+    def training_example(self, request: str, files: Sequence[str], plan: Sequence[TaskNode],
+                         history: Sequence[Turn] = ()) -> tuple[list[int], list[int]]:
+        """Prompt tokens and target tokens for fine-tuning, exactly as live planning sees them.
+
+        The target is the gold plan replayed through the decoder, so a model trained on it learns
+        the very token sequences it is asked to continue at run time.
+        """
+        files = list(dict.fromkeys(files))
+        demos = [d for d in self.demos.select(request, files, self.k_demos + 1)
+                 if d.request != request][-self.k_demos:] if self.k_demos else []
+        prompt = self._prompt(request, files, demos, history)
+        target: list[int] = []
+        self._decode(target, files, _Replay(self.controller, list(plan)))
+        return prompt, target
+
     # -- prompt
 
     def _prompt(self, request: str, files: Sequence[str], demos: Sequence[Demo],
@@ -233,7 +248,7 @@ class Planner:
         pieces = text.split(MARKER)
         tokens = self.controller.tokenize(pieces[0], add_bos=not self.controller.template
                                           .renders_bos, special=True)
-        for demo, piece in zip(demos, pieces[1:]):
+        for demo, piece in zip(demos, pieces[1:], strict=True):
             tokens.extend(self._demo_plan_tokens(demo))
             tokens.extend(self.controller.tokenize(piece, special=True))
         return tokens

@@ -113,7 +113,7 @@ def migrate(db: sqlite_utils.Database,
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- hashing
@@ -231,7 +231,9 @@ class Registry:
         allowed = set(runtimes) if runtimes is not None else None
         result = []
         for record in self.all(task):
-            if record.runtime == "llama.cpp" or (allowed is not None and record.runtime not in allowed):
+            if record.runtime == "llama.cpp":
+                continue
+            if allowed is not None and record.runtime not in allowed:
                 continue
             if not self.resolve(record).exists():
                 continue
@@ -269,7 +271,8 @@ class Registry:
         data["tags"] = json.loads(data.get("tags") or "[]")
         data["params"] = json.loads(data.get("params") or "{}")
         data["tasks"] = sorted(tasks)
-        return ModelRecord(**{k: v for k, v in data.items() if k in ModelRecord.__dataclass_fields__})
+        known = ModelRecord.__dataclass_fields__
+        return ModelRecord(**{k: v for k, v in data.items() if k in known})
 
 
 def default_cache_dir() -> Path:

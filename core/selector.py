@@ -3,7 +3,8 @@
 Candidates come from the registry (installed, serving the task, fitting the memory budget,
 ranked by downloads and likes). One candidate needs no LLM call. Several: the controller reads
 their ids, descriptions, sizes and tags and picks one, its answer constrained to those ids, then
-says why in a sentence that is recorded. Text tasks with no expert fall back to the controller
+says why, quoting the part of the chosen model's description that decided it; the reason is
+recorded. Text tasks with no expert fall back to the controller
 itself, as HuggingGPT does; other tasks with no model fail alone, not the run.
 """
 
@@ -99,6 +100,14 @@ class Selector:
             tokens.extend(controller.tokenize('{"id": "'))
             index = controller.choose(tokens, [c.id + '"' for c in candidates])
             tokens.extend(controller.tokenize(', "reason": "'))
-            reason, _ = controller.generate(tokens, 40, stop=('"', "\n"), repeat_penalty=1.15)
-        reason = reason.strip() or "the controller chose it without a reason"
-        return index, reason
+            # The reason is copied from the chosen model's description: a small controller's
+            # free text wanders, a span of the description stays true to the model.
+            description = controller.tokenize(" " + candidates[index].description)
+            pieces = [controller.token_text(t) for t in description]
+            starts = [0] + [i + 1 for i, p in enumerate(pieces[:-1])
+                            if p.rstrip().endswith((".", ";", ":", ","))]
+            span = controller.copy_span(tokens, description,
+                                        controller.tokens_starting_with('"'), 40, starts,
+                                        min_tokens=6)
+        reason = controller.llama.detokenize(span).decode("utf-8", errors="replace").strip()
+        return index, reason or candidates[index].description

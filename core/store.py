@@ -49,7 +49,7 @@ def m002_runs_fts(db: sqlite_utils.Database) -> None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _alive(pid: int | None) -> bool:
@@ -137,7 +137,8 @@ class Store:
         for key in ("files", "plan", "choices", "timings"):
             row[key] = json.loads(row[key]) if row.get(key) else None
         row["tasks"] = [
-            {**t, "args": json.loads(t["args"] or "{}"), "outputs": json.loads(t["outputs"] or "{}")}
+            {**t, "args": json.loads(t["args"] or "{}"),
+             "outputs": json.loads(t["outputs"] or "{}")}
             for t in self.db["tasks"].rows_where("run_id = ?", [run_id], order_by="task_id")
         ]
         row["artifacts"] = list(self.db["artifacts"].rows_where("run_id = ?", [run_id]))

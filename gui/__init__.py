@@ -1,1 +1,4 @@
-"""Conductor's desktop app (PySide6). Talks to ``core`` only through ``Assistant`` and its events."""
+"""Conductor's desktop app (PySide6).
+
+It talks to ``core`` only through ``Assistant`` and its events.
+"""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-
 import conftest
+import pytest
 
 
 def test_outbound_connections_are_blocked_and_recorded():

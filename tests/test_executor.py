@@ -1,0 +1,108 @@
+"""The executor on fixed plans with real models: parallel branches, outputs passed on, failures
+isolated, timeouts."""
+
+from __future__ import annotations
+
+import threading
+
+from core.executor import DONE, FAILED, SKIPPED, TIMED_OUT, Executor
+from core.plan import parse, validate
+from core.selector import Choice
+from helpers import astronaut, corrupt_file, text_image, words
+
+
+def _choices(registry, plan, models):
+    return [Choice(n.id, n.task, models[n.id], "test", [models[n.id]],
+                   registry.get(models[n.id])) for n in plan]
+
+
+def test_dependants_receive_outputs(registry, pool, workspace):
+    plan = validate(parse([
+        {"task": "text-to-speech", "id": 0, "dep": [-1],
+         "args": {"text": "the quick brown fox jumps over the lazy dog"}},
+        {"task": "automatic-speech-recognition", "id": 1, "dep": [0],
+         "args": {"audio": "<GENERATED>-0"}},
+    ]), [])
+    choices = _choices(registry, plan, ["rhasspy/piper-en_US-joe-medium",
+                                        "openai/whisper-tiny.en"])
+    results = Executor(pool, workspace).execute(plan, choices)
+    assert [r.status for r in results] == [DONE, DONE]
+    assert results[1].args["audio"] == "<GENERATED>-0"
+    assert {"quick", "brown", "fox", "lazy", "dog"} <= words(results[1].outputs["text"])
+    assert (workspace.root / results[0].outputs["audio"]).is_file()
+
+
+def test_independent_tasks_overlap_in_time(registry, pool, workspace):
+    text_image(workspace.root / "sign.png", "Invoice total 42 EUR")
+    plan = validate(parse([
+        {"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "sign.png"}},
+        {"task": "text-to-speech", "id": 1, "dep": [-1],
+         "args": {"text": "Parallel branches should run at the same time, not one after the "
+                          "other, when nothing links them together in the plan."}},
+    ]), ["sign.png"])
+    choices = _choices(registry, plan, ["SWHL/RapidOCR", "rhasspy/piper-en_US-joe-medium"])
+    for choice in choices:  # load first, so the overlap measured is of the runs themselves
+        pool.get(choice.record)
+    results = Executor(pool, workspace, max_parallel=2).execute(plan, choices)
+    assert [r.status for r in results] == [DONE, DONE]
+    first, second = results
+    assert first.started < second.ended and second.started < first.ended
+    assert "42" in first.outputs["text"]
+
+
+def test_failed_task_does_not_stop_siblings_and_skips_dependants(registry, pool, workspace):
+    corrupt_file(workspace.root / "broken.png")
+    astronaut(workspace.root / "astronaut.png")
+    plan = validate(parse([
+        {"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "broken.png"}},
+        {"task": "text-to-speech", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+        {"task": "object-detection", "id": 2, "dep": [-1], "args": {"image": "astronaut.png"}},
+    ]), ["broken.png", "astronaut.png"])
+    choices = _choices(registry, plan, ["SWHL/RapidOCR", "rhasspy/piper-en_US-joe-medium",
+                                        "opencv/haarcascade_frontalface_default"])
+    events = []
+    results = Executor(pool, workspace).execute(plan, choices,
+                                                on_event=lambda k, d: events.append((k, d)))
+    assert results[0].status == FAILED and "broken.png" in results[0].error
+    assert results[1].status == SKIPPED and "task 0" in results[1].error
+    assert results[2].status == DONE and len(results[2].outputs["boxes"]) >= 1
+    assert sum(1 for kind, _ in events if kind == "task_end") == 3
+
+
+def test_a_task_past_its_timeout_is_abandoned(registry, pool, workspace, monkeypatch):
+    plan = validate(parse([
+        {"task": "text-classification", "id": 0, "dep": [-1], "args": {"text": "slow one"}},
+        {"task": "token-classification", "id": 1, "dep": [-1],
+         "args": {"text": "Maria joined Siemens in Munich."}},
+    ]), [])
+    choices = _choices(registry, plan, ["cjhutto/vaderSentiment", "spacy/en_core_web_sm"])
+    release = threading.Event()
+    pool.get(choices[1].record)  # loaded beforehand: the timeout is for the hung model only
+    loaded = pool.get(choices[0].record)
+    real_run = loaded.runner.run
+
+    def stuck(model, task, args, workspace):
+        release.wait(10)  # a model that hangs
+        return real_run(model, task, args, workspace)
+
+    monkeypatch.setattr(loaded.runner, "run", stuck)
+    results = Executor(pool, workspace, timeout_s=0.5).execute(plan, choices)
+    release.set()
+    assert results[0].status == TIMED_OUT and "0 s" in results[0].error
+    assert results[1].status == DONE and "Siemens" in results[1].outputs["text"]
+
+
+def test_workspace_escape_in_a_plan_is_refused(registry, pool, workspace):
+    plan = parse([{"task": "image-to-text", "id": 0, "dep": [-1],
+                   "args": {"image": "../../etc/passwd.png"}}])
+    choices = _choices(registry, plan, ["SWHL/RapidOCR"])
+    result = Executor(pool, workspace).execute(plan, choices)[0]
+    assert result.status == FAILED and "outside the workspace" in result.error
+
+
+def test_second_use_of_a_model_does_not_reload_it(registry, pool, workspace):
+    record = registry.get("cjhutto/vaderSentiment")
+    pool.run(record, "text-classification", {"text": "great"}, workspace)
+    loads = pool.loads
+    pool.run(record, "text-classification", {"text": "awful"}, workspace)
+    assert pool.loads == loads and pool.is_loaded(record.id)
