@@ -60,6 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
     mverify = msub.add_parser("verify", help="check files against recorded sha256")
     mverify.add_argument("id", nargs="?")
     mverify.add_argument("--json", action="store_true")
+    mimport = msub.add_parser(
+        "import", help="import a Hugging Face model folder, a GGUF file or a hub id (online)")
+    mimport.add_argument("source", help="model folder, .gguf file, or hub id (org/name)")
+    mimport.add_argument("--task", help="the task to import it for (default: from the card)")
+    mimport.add_argument("--quantize", choices=["int8", "none"], default="int8",
+                         help="int8 is kept only if outputs stay close to fp32 (default int8)")
+    mimport.add_argument("--id", dest="model_id", help="registry id (default: hub id or "
+                         "local/FOLDER)")
+    mimport.add_argument("--trust-pickle", action="store_true",
+                         help="allow .bin/.pt pickle weights (they can run code when loaded)")
+    mimport.add_argument("--replace", action="store_true", help="replace a registered id")
+    mimport.add_argument("--drift-tolerance", type=float, default=None,
+                         help="largest relative int8 drift accepted (default 0.05)")
+    mimport.add_argument("--json", action="store_true")
+    mpack = msub.add_parser("pack", help="write installed models to a tar for air-gapped use")
+    mpack.add_argument("ids", nargs="+")
+    mpack.add_argument("-o", "--output", required=True, type=Path, help="FILE.tar")
+    munpack = msub.add_parser("unpack", help="verify and install a pack (all or nothing)")
+    munpack.add_argument("file", type=Path)
+    munpack.add_argument("--replace", action="store_true",
+                         help="replace registered models whose files differ")
+    munpack.add_argument("--json", action="store_true")
+    mremove = msub.add_parser("remove", help="unregister a model and delete its files")
+    mremove.add_argument("id")
+    mremove.add_argument("--keep-files", action="store_true")
+
+    bench = sub.add_parser("bench", help="measure speed and memory (benchmarks/results/)")
+    bench.add_argument("--quick", action="store_true", help="fewer runs")
 
     history = sub.add_parser("history", help="past runs")
     history.add_argument("--search", help="full-text search over requests and answers")
@@ -67,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true")
 
-    sub.add_parser("gui", help="open the desktop app")
+    gui = sub.add_parser("gui", help="open the desktop app")
+    gui.add_argument("--screenshot", type=Path, metavar="PATH",
+                     help="save a PNG of the window (after --ask finishes) and exit")
+    gui.add_argument("--ask", metavar="REQUEST", help="send this request when the window opens")
     return parser
 
 
@@ -75,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "gui"):
-        return _gui()
+        return _gui(args)
     handler = {"ask": cmd_ask, "plan": cmd_plan, "run": cmd_run, "models": cmd_models,
-               "history": cmd_history}[args.command]
+               "history": cmd_history, "bench": cmd_bench}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -270,6 +301,8 @@ def cmd_models(args: argparse.Namespace) -> int:
                 print(f"{r.id:42} {r.task:30} {r.runtime:24} "
                       f"{r.size_bytes / 1e6:8.1f}M  {r.license}")
         return EXIT_OK
+    if command in ("import", "pack", "unpack", "remove"):
+        return _models_manage(registry, args)
     if command == "show":
         record = registry.get(args.id)
         data = record.to_json()
@@ -287,6 +320,88 @@ def cmd_models(args: argparse.Namespace) -> int:
         for row in report:
             print(f"{row['status']:8} {row['id']}")
     return EXIT_OK if all(r["status"] == "ok" for r in report) else EXIT_FAILED
+
+
+class StepBars:
+    """Progress callback for import, pack and unpack: one tqdm bar per named step, on stderr."""
+
+    def __init__(self) -> None:
+        self.step: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, step: str, fraction: float) -> None:
+        from tqdm import tqdm
+
+        if step != self.step:
+            self.close()
+            self.step = step
+            self.bar = tqdm(total=100, desc=f"{step:>10}", unit="%", file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+        target = round(max(0.0, min(1.0, fraction)) * 100)
+        if self.bar is not None and target > self.bar.n:
+            self.bar.update(target - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _models_manage(registry: Any, args: argparse.Namespace) -> int:
+    """models import / pack / unpack / remove."""
+    command = args.models_command
+    bars = StepBars()
+    try:
+        if command == "import":
+            from core.importer import DEFAULT_DRIFT_TOLERANCE, import_model
+
+            tolerance = (DEFAULT_DRIFT_TOLERANCE if args.drift_tolerance is None
+                         else args.drift_tolerance)
+            record = import_model(args.source, registry, task=args.task,
+                                  quantize=args.quantize, model_id=args.model_id,
+                                  trust_pickle=args.trust_pickle, progress=bars,
+                                  drift_tolerance=tolerance, replace=args.replace)
+            bars.close()
+            if args.json:
+                _print_json(record.to_json())
+            else:
+                params = record.params
+                note = params.get("int8_refused") or params.get("int8_skipped") or ""
+                drift = params.get("drift")
+                drift_text = f", int8 drift {drift:.4f}" if isinstance(drift, float) else ""
+                print(f"imported {record.id}: {', '.join(record.all_tasks())} "
+                      f"({record.size_bytes / 1e6:.1f} MB, {record.quantization}{drift_text})")
+                if note:
+                    print(f"  note: {note}")
+            return EXIT_OK
+        if command == "pack":
+            from core.packs import pack_models
+
+            manifest = pack_models(registry, args.ids, args.output, progress=bars)
+            bars.close()
+            size = sum(m["size_bytes"] for m in manifest["models"])
+            print(f"packed {len(manifest['models'])} model(s), {size / 1e6:.1f} MB, "
+                  f"into {args.output}")
+            return EXIT_OK
+        if command == "unpack":
+            from core.packs import unpack_models
+
+            records = unpack_models(registry, args.file, replace=args.replace, progress=bars)
+            bars.close()
+            if args.json:
+                _print_json([r.to_json() for r in records])
+            else:
+                for record in records:
+                    print(f"installed {record.id} ({record.task}, "
+                          f"{record.size_bytes / 1e6:.1f} MB)")
+            return EXIT_OK
+        from core.importer import remove_model
+
+        record = remove_model(registry, args.id, delete_files=not args.keep_files)
+        print(f"removed {record.id}" + (" (files kept)" if args.keep_files else ""))
+        return EXIT_OK
+    finally:
+        bars.close()
 
 
 # ---------------------------------------------------------------- history
@@ -324,16 +439,31 @@ def _print_run(run: dict[str, Any]) -> None:
     print(f"answer: {run['answer']}")
 
 
+# ---------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
+    import bench
+
+    return bench.main(["--quick"] if args.quick else [])
+
+
 # ---------------------------------------------------------------- gui
 
 
-def _gui() -> int:
+def _gui(args: argparse.Namespace | None = None) -> int:
     try:
         from gui.app import run_app
     except ImportError as exc:
         print(f"error: the desktop app is not available ({exc})", file=sys.stderr)
         return EXIT_FAILED
-    return run_app()
+    argv: list[str] = []
+    if getattr(args, "screenshot", None):
+        argv += ["--screenshot", str(args.screenshot)]
+    if getattr(args, "ask", None):
+        argv += ["--ask", args.ask]
+    return run_app(argv)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,11 @@ class DemoBank:
 
     def select(self, request: str, files: Sequence[str], k: int = 4) -> list[Demo]:
         """The ``k`` demos best matching a request, least similar first (nearest next to it)."""
+        return [demo for _, demo in self.select_scored(request, files, k)]
+
+    def select_scored(self, request: str, files: Sequence[str], k: int = 4
+                      ) -> list[tuple[float, Demo]]:
+        """Like ``select``, with each demo's similarity score."""
         if not self.demos or k <= 0:
             return []
         kinds = frozenset(x for x in (kind_of_file(f) for f in files) if x)
@@ -74,8 +79,7 @@ class DemoBank:
             bonus = 0.15 if demo.file_kinds == kinds else 0.0
             scored.append((sim + bonus, demo))
         scored.sort(key=lambda pair: pair[0], reverse=True)
-        chosen = [demo for _, demo in scored[:k]]
-        return list(reversed(chosen))
+        return list(reversed(scored[:k]))
 
     @staticmethod
     def _key(request: str, files: Sequence[str]) -> str:

@@ -229,12 +229,14 @@ class Controller:
 
     # -- constrained choice
 
-    def choose(self, tokens: list[int], options: Sequence[str]) -> int:
+    def choose(self, tokens: list[int], options: Sequence[str],
+               bias: Sequence[float] | None = None) -> int:
         """Greedily pick one of ``options`` to follow ``tokens``; appends its tokens in place.
 
         Walks the options' token trie: at each step only tokens that continue some option are
         compared, so the answer is always one of the options, and once one option is left its
-        remaining tokens are appended without asking the model.
+        remaining tokens are appended without asking the model. ``bias`` adds a per-option
+        amount to the logits compared (a prior from elsewhere, e.g. retrieved examples).
         """
         if not options:
             raise ValueError("choose() needs at least one option")
@@ -247,8 +249,12 @@ class Controller:
                 alive = finished[:1]
                 break
             logits = self.logits_for(tokens)
-            next_ids = {encoded[i][depth] for i in alive}
-            best = max(next_ids, key=lambda t: logits[t])
+            scores: dict[int, float] = {}
+            for i in alive:
+                token = encoded[i][depth]
+                value = float(logits[token]) + (bias[i] if bias is not None else 0.0)
+                scores[token] = max(scores.get(token, -np.inf), value)
+            best = max(scores, key=scores.__getitem__)
             alive = [i for i in alive if encoded[i][depth] == best]
             tokens.append(best)
             depth += 1

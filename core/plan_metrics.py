@@ -44,6 +44,8 @@ TASKBENCH_NAMES = {
     "Audio Classification": "audio-classification",
     "Image Editing": "image-to-image",
 }
+# Every tool of TaskBench's tool_desc.json; Text-to-Video has no counterpart in our catalogue.
+TASKBENCH_TOOLS = frozenset(TASKBENCH_NAMES) | {"Text-to-Video"}
 _NODE_REF = re.compile(r"<node-(\d+)>")
 _FILE = re.compile(r"[\w\-.]+\.(?:jpe?g|png|bmp|gif|webp|tiff?|wav|flac|mp3|ogg|m4a|txt|md)",
                    re.IGNORECASE)
@@ -56,7 +58,7 @@ class Example:
     request: str
     files: list[str]
     plan: list[dict[str, Any]]
-    clean: bool = True  # False when the gold plan names a task outside the catalogue
+    clean: bool = True  # False when the gold plan names a tool outside TaskBench's tool list
     kind: str = ""  # TaskBench's single / chain / dag
 
 
@@ -81,11 +83,13 @@ def from_taskbench(row: dict[str, Any]) -> Example:
     request = row.get("instruction") or row.get("user_request") or ""
     plan = []
     clean = True
-    for index, node in enumerate(row["task_nodes"]):
-        name = TASKBENCH_NAMES.get(node["task"])
-        if name is None:
-            clean = False
-            name = node["task"]
+    nodes = row["task_nodes"]
+    if isinstance(nodes, dict):  # a few records key their nodes by step name
+        nodes = list(nodes.values())
+    for index, node in enumerate(nodes):
+        if node["task"] not in TASKBENCH_TOOLS:
+            clean = False  # a tool outside tool_desc.json: noise in the benchmark itself
+        name = TASKBENCH_NAMES.get(node["task"], node["task"])
         arguments = node.get("arguments", [])
         if isinstance(arguments, dict):
             arguments = list(arguments.values())
@@ -93,11 +97,12 @@ def from_taskbench(row: dict[str, Any]) -> Example:
         args = {}
         task = TASKS.get(name)
         for position, value in enumerate(arguments):
-            key = task.input_keys[position] if task and position < len(task.inputs) else f"arg{position}"
+            known = task is not None and position < len(task.inputs)
+            key = task.input_keys[position] if known else f"arg{position}"
             args[key] = _NODE_REF.sub(lambda m: f"<GENERATED>-{m.group(1)}", str(value))
         plan.append({"task": name, "id": index, "dep": refs or [-1], "args": args})
     if not refs_from_links_match(plan, row.get("task_links", [])):
-        _deps_from_links(plan, row["task_nodes"], row.get("task_links", []))
+        _deps_from_links(plan, nodes, row.get("task_links", []))
     files = sorted(set(_FILE.findall(request)) | {
         str(v) for node in plan for v in node["args"].values() if _FILE.fullmatch(str(v))})
     return Example(request, files, plan, clean, row.get("type", ""))
@@ -110,11 +115,14 @@ def refs_from_links_match(plan: list[dict[str, Any]], links: list[dict[str, str]
 def _deps_from_links(plan: list[dict[str, Any]], nodes: list[dict[str, Any]],
                      links: list[dict[str, str]]) -> None:
     """Where arguments do not say it, dependencies come from the task links (by task title)."""
-    position = {node["task"]: i for i, node in enumerate(nodes)}
+    position = {node.get("task"): i for i, node in enumerate(nodes) if isinstance(node, dict)}
     for node in plan:
         node["dep"] = []
     for link in links:
-        source, target = position.get(link["source"]), position.get(link["target"])
+        if not isinstance(link, dict):
+            continue
+        target_name = link.get("target", link.get("destination"))
+        source, target = position.get(link.get("source")), position.get(target_name)
         if source is not None and target is not None and source != target:
             plan[target]["dep"].append(source)
     for node in plan:

@@ -87,14 +87,17 @@ class _Policy:
 
 
 class _Live(_Policy):
-    def __init__(self, controller: Controller, max_text_tokens: int, request: str) -> None:
+    def __init__(self, controller: Controller, max_text_tokens: int, request: str,
+                 prior: DemoPrior | None = None) -> None:
         self.controller = controller
         self.max_text_tokens = max_text_tokens
+        self.prior = prior
         self.request_tokens = controller.tokenize(" " + request)
         self.starts = span_starts([controller.token_text(t) for t in self.request_tokens])
 
     def choose(self, tokens, options, what):
-        return self.controller.choose(tokens, options)
+        bias = self.prior.bias(options, what) if self.prior else None
+        return self.controller.choose(tokens, options, bias)
 
     def free_text(self, tokens, what):
         if what[2] in FREE_TEXT_KEYS:
@@ -148,6 +151,37 @@ class _Replay(_Policy):
         return self._answer(what) in [r[:-1] for r in refs]
 
 
+class DemoPrior:
+    """What the retrieved demos say about the plan, as logit biases at the choice points.
+
+    A small controller often knows the nearest example's answer but does not copy it; a
+    similarity-weighted vote of the demos (which tasks they use, how many) added to its logits
+    combines its reading of the request with the examples' plans.
+    """
+
+    def __init__(self, scored: Sequence[tuple[float, Demo]], weight: float) -> None:
+        top = max((s for s, _ in scored), default=0.0)
+        self.demos = [(max(s, 0.0) / top if top > 0 else 0.0, d) for s, d in scored]
+        self.weight = weight
+        self.total = sum(w for w, _ in self.demos) or 1.0
+
+    def bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
+        if self.weight <= 0 or not self.demos:
+            return None
+        if what[0] == "task":
+            votes = {}
+            for w, demo in self.demos:
+                for name in {n.task for n in demo.plan}:
+                    votes[name] = votes.get(name, 0.0) + w
+            return [self.weight * votes.get(o[:-1], 0.0) / self.total for o in options]
+        if what[0] == "more":
+            index = what[1]
+            more = sum(w for w, d in self.demos if len(d.plan) > index) / self.total
+            return [self.weight * (0.5 - more) if o == "]" else self.weight * (more - 0.5)
+                    for o in options]
+        return None
+
+
 def span_starts(pieces: Sequence[str]) -> list[int]:
     """Where a copied text argument may begin: the request's start, and after a colon or an
     opening quote, where requests put the text to work on ("Summarize this: ...", "Translate
@@ -176,12 +210,14 @@ class Planner:
 
     def __init__(self, controller: Controller, demos: DemoBank | None = None, k_demos: int = 4,
                  max_tasks: int = 6, max_text_tokens: int = 96,
-                 available_tasks: Sequence[str] | None = None) -> None:
+                 available_tasks: Sequence[str] | None = None, prior_weight: float = 0.0
+                 ) -> None:
         self.controller = controller
         self.demos = demos or DemoBank.load()
         self.k_demos = k_demos
         self.max_tasks = max_tasks
         self.max_text_tokens = max_text_tokens
+        self.prior_weight = prior_weight
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
         self._demo_tokens: dict[int, list[int]] = {}
@@ -195,12 +231,14 @@ class Planner:
             raise ValueError("the request is empty")
         started = time.perf_counter()
         files = list(dict.fromkeys(files))
-        demos = self.demos.select(request, files, self.k_demos)
+        scored = self.demos.select_scored(request, files, max(self.k_demos, 4))
+        demos = [demo for _, demo in scored][-self.k_demos:] if self.k_demos else []
+        prior = DemoPrior(scored, self.prior_weight)
         with self.controller.lock:
             tokens = self._prompt(request, files, demos, history)
             prompt_tokens = len(tokens)
             nodes = self._decode(tokens, files,
-                                 _Live(self.controller, self.max_text_tokens, request))
+                                 _Live(self.controller, self.max_text_tokens, request, prior))
         for node in nodes:
             for key, value in node.args.items():
                 value = str(value).strip()

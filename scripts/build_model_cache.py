@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,17 +27,24 @@ from core.runners import default_models  # noqa: E402
 
 
 def build(cache_dir: Path, only: set[str] | None = None, force: bool = False,
-          verify: bool = False) -> list[dict]:
-    """Install and register every available default model; returns what happened to each."""
+          verify: bool = False,
+          progress: Callable[[int, int, str], None] | None = None) -> list[dict]:
+    """Install and register every available default model; returns what happened to each.
+
+    ``progress(done, total, model_id)`` is called before each model and once at the end (with
+    ``done == total`` and an empty id), so a GUI can show a progress bar without parsing tqdm.
+    """
     from tqdm import tqdm
 
     registry = Registry(cache_dir)
     report = []
     models = [m for m in default_models() if not only or m.record.id in only]
     bar = tqdm(models, desc="model cache", unit="model", file=sys.stderr)
-    for default in bar:
+    for index, default in enumerate(bar):
         record = dataclasses.replace(default.record)  # registering fills in size and sha256
         bar.set_postfix_str(record.id)
+        if progress is not None:
+            progress(index, len(models), record.id)
         if default.available is not None and not default.available():
             report.append({"id": record.id, "status": "unavailable"})
             tqdm.write(f"  skip {record.id}: its package or program is not installed",
@@ -56,6 +64,8 @@ def build(cache_dir: Path, only: set[str] | None = None, force: bool = False,
         report.append({"id": record.id, "status": "installed", "seconds": round(seconds, 1)})
         tqdm.write(f"  installed {record.id} ({record.size_bytes / 1e6:.1f} MB, {seconds:.1f} s)",
                    file=sys.stderr)
+    if progress is not None:
+        progress(len(models), len(models), "")
     return report
 
 

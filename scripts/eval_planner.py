@@ -25,7 +25,8 @@ from core.plan_metrics import Scores, read_examples  # noqa: E402
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
-def build_planner(model_id: str | None, k_demos: int, no_embeddings: bool, lora: str | None):
+def build_planner(model_id: str | None, k_demos: int, no_embeddings: bool, lora: str | None,
+                  prior_weight: float = 0.0):
     from core.config import Settings
     from core.demos import DemoBank
     from core.llm import shared_controller
@@ -45,7 +46,8 @@ def build_planner(model_id: str | None, k_demos: int, no_embeddings: bool, lora:
     if not no_embeddings:
         pool = ModelPool(registry)
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
-    return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos)
+    return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
+                              prior_weight=prior_weight)
 
 
 def evaluate(planner, examples, verbose: bool = False) -> dict:
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k-demos", type=int, default=4)
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rank demos by word overlap instead of sentence embeddings")
+    parser.add_argument("--prior-weight", type=float, default=0.0,
+                        help="logit bias from the retrieved demos' plans (0 = off)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--label", default="", help="a name for this configuration")
     parser.add_argument("--verbose", "-v", action="store_true")
@@ -106,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     examples = read_examples(args.data)[: args.limit]
-    model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora)
+    model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
+                                      args.prior_weight)
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": args.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
-                        "label": args.label, "threads": planner.controller.threads,
+                        "label": args.label, "prior_weight": args.prior_weight,
+                        "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}
     print_table(f"{args.data.name} with {model_id} {args.label}".strip(), result)
     if not args.no_save:

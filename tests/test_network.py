@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 
-import conftest
 import pytest
+
+import conftest
 
 
 def test_outbound_connections_are_blocked_and_recorded():

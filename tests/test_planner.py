@@ -70,7 +70,8 @@ def _random_request(rng: random.Random) -> tuple[str, list[str]]:
 def test_two_hundred_random_requests_all_give_schema_valid_plans(planner):
     """Whatever the request, the plan parses, names catalogue tasks, and types check."""
     rng = random.Random(20261125)
-    planner_fast = type(planner)(planner.controller, planner.demos, k_demos=2, max_tasks=3,
+    # Validity comes from the decoder, not from the demos: no demos keeps 200 plans quick.
+    planner_fast = type(planner)(planner.controller, planner.demos, k_demos=0, max_tasks=3,
                                  max_text_tokens=12)
     for _ in range(200):
         request, files = _random_request(rng)

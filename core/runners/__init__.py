@@ -24,6 +24,7 @@ RUNTIME_MODULES: dict[str, str] = {
     "vader": "core.runners.vader",
     "opencv-cascade": "core.runners.opencv_cascade",
     "onnx-sentence-embedding": "core.runners.sentence_onnx",
+    "onnx-transformers": "core.runners.transformers_onnx",
 }
 
 # Modules that contribute models to the default set, in install order.

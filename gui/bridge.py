@@ -1,0 +1,171 @@
+"""The only door between the window and ``core``: an ``Assistant`` on its own worker thread.
+
+Every model call (loading the controller, a whole ``ask``) runs on one background thread, one job
+at a time, so the window never waits on a model and two requests never fight over the same
+weights. The Assistant's callbacks arrive on that thread; the bridge re-emits them as Qt signals,
+which Qt queues onto the UI thread. The Assistant (and its SQLite connections) is created on the
+worker thread too, because sqlite3 connections must stay on the thread that opened them.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from core.config import Settings
+
+AssistantFactory = Callable[[Settings], Any]
+
+
+def _default_factory(settings: Settings) -> Any:
+    from core.assistant import Assistant
+
+    return Assistant(settings)
+
+
+class AssistantBridge(QObject):
+    """Queues work for the Assistant and turns its events into UI-thread signals."""
+
+    event = Signal(str, object)  # (kind, data) exactly as the Assistant emits them
+    finished = Signal(object)  # the result dict of a completed ask (done or cancelled)
+    failed = Signal(str)  # a request that raised: the message to show
+    loading = Signal(str)  # what is loading now; "" when loading ended
+    problem = Signal(str)  # warming up failed (e.g. no controller): shown, not fatal
+
+    def __init__(self, settings: Settings, factory: AssistantFactory | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._factory = factory or _default_factory
+        self._assistant: Any = None
+        self._jobs: queue.Queue[tuple[str, tuple] | None] = queue.Queue()
+        self._cancel: threading.Event | None = None
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="gui-assistant", daemon=True)
+        self._thread.start()
+
+    # -- called on the UI thread
+
+    @property
+    def busy(self) -> bool:
+        """True while any queued job (warm-up, request, settings change) is not finished."""
+        with self._pending_lock:
+            return self._pending > 0
+
+    def warm_up(self) -> None:
+        """Load the controller and planner now, so the first request does not wait for them."""
+        self._put("warm", ())
+
+    def ask(self, request: str, files: Sequence[str | Path] = (),
+            conversation_id: str | None = None) -> threading.Event:
+        """Queue a request; returns the Event that cancels it."""
+        cancel = threading.Event()
+        self._cancel = cancel
+        self._put("ask", (request, [str(f) for f in files], conversation_id, cancel))
+        return cancel
+
+    def cancel(self) -> bool:
+        """Ask the running request to stop; True if there was one to stop."""
+        if self._cancel is None or self._cancel.is_set():
+            return False
+        self._cancel.set()
+        return True
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Use new settings from the next job on (the Assistant is rebuilt then)."""
+        self._put("settings", (settings,))
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop the running request, finish the queue and end the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._cancel is not None:
+            self._cancel.set()
+        self._jobs.put(None)
+        self._thread.join(timeout)
+
+    # -- the worker thread
+
+    def _put(self, kind: str, payload: tuple) -> None:
+        if self._closed:
+            return
+        with self._pending_lock:
+            self._pending += 1
+        self._jobs.put((kind, payload))
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            kind, payload = job
+            try:
+                if kind == "warm":
+                    self._warm()
+                elif kind == "ask":
+                    self._ask(*payload)
+                elif kind == "settings":
+                    self._settings = payload[0]
+                    self._assistant = None
+            finally:
+                with self._pending_lock:
+                    self._pending -= 1
+
+    def _get_assistant(self) -> Any:
+        if self._assistant is None:
+            self._assistant = self._factory(self._settings)
+        return self._assistant
+
+    def _warm(self) -> None:
+        try:
+            assistant = self._get_assistant()
+            record = assistant.controller_record()
+            self._emit(self.loading, f"Loading the controller model {record.id}…")
+            _ = assistant.planner  # loads the controller GGUF, the embedder and the demo bank
+        except Exception as exc:
+            self._emit(self.loading, "")
+            self._emit(self.problem, _message(exc))
+            return
+        self._emit(self.loading, "")
+
+    def _ask(self, request: str, files: list[str], conversation_id: str | None,
+             cancel: threading.Event) -> None:
+        try:
+            assistant = self._get_assistant()
+            result = assistant.ask(request, files, conversation_id, on_event=self._forward,
+                                   cancel=cancel)
+        except Exception as exc:
+            self._emit(self.failed, _message(exc))
+            return
+        self._emit(self.finished, result)
+
+    def _forward(self, kind: str, data: dict[str, Any]) -> None:
+        if self._closed and kind == "token":
+            # the window is gone: end the answer's generation now rather than make the app's
+            # exit wait for it (the run is recorded as failed with this reason)
+            raise RuntimeError("the window was closed while answering")
+        self._emit(self.event, kind, data)
+
+    @staticmethod
+    def _emit(signal: Any, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window (and this QObject's C++ side) is already gone
+            pass
+
+
+def _message(exc: Exception) -> str:
+    """A one-line message for the user: known errors as they are, others with their type."""
+    from core.assistant import InputFileError, NoControllerError
+
+    if isinstance(exc, InputFileError | NoControllerError | ValueError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

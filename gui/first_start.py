@@ -1,0 +1,213 @@
+"""First start: when the model cache has no controller, say what is missing and build it.
+
+Without a controller GGUF nothing can plan, and the alternative is a traceback on the first
+request. This page lists the default model set with what is present, missing, or impossible
+(its package is not installed), and runs ``scripts/build_model_cache.build`` in the background
+with a progress bar; when it ends the window switches to the chat.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import Settings
+from gui.theme import status_color
+from gui.worker import Job
+
+ROOT = Path(__file__).resolve().parent.parent
+Builder = Callable[..., list[dict]]
+
+
+def missing_controller(settings: Settings) -> str | None:
+    """Why no request could run now (no usable controller), or None when one is installed."""
+    from core.registry import ModelNotFoundError, Registry
+
+    cache = settings.cache_path
+    if not (cache / "registry.db").exists():
+        return f"The model cache at {cache} has not been built yet."
+    registry = Registry(cache)
+    if settings.controller:
+        try:
+            record = registry.get(settings.controller)
+        except ModelNotFoundError:
+            return f"The chosen controller {settings.controller} is not in the model cache."
+        if not registry.resolve(record).exists():
+            return f"The files of the controller {settings.controller} are missing."
+        return None
+    if not any(registry.resolve(r).exists() for r in registry.controllers()):
+        return f"The model cache at {cache} has no controller model (the LLM that plans)."
+    return None
+
+
+def default_builder() -> Builder:
+    """``build`` from scripts/build_model_cache.py (a script, not a package: load it by path)."""
+    path = ROOT / "scripts" / "build_model_cache.py"
+    spec = importlib.util.spec_from_file_location("conductor_build_model_cache", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build
+
+
+def model_states(cache: Path) -> list[tuple[str, str, str]]:
+    """(id, task, state) for each default model: installed, missing, or unavailable."""
+    from core.registry import ModelNotFoundError, Registry
+    from core.runners import default_models
+
+    registry = Registry(cache) if (cache / "registry.db").exists() else None
+    states = []
+    for default in default_models():
+        record = default.record
+        state = "missing"
+        if registry is not None:
+            try:
+                present = registry.resolve(registry.get(record.id)).exists()
+            except ModelNotFoundError:
+                present = False
+            state = "installed" if present else state
+        if state == "missing" and default.available is not None and not default.available():
+            state = "unavailable"
+        states.append((record.id, record.task, state))
+    return states
+
+
+class FirstStartPage(QWidget):
+    """Explains what is missing, builds the cache with progress, then emits ``ready``."""
+
+    ready = Signal()
+
+    def __init__(self, settings: Settings, reason: str, builder: Builder | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.builder = builder
+        self.job: Job | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(40, 30, 40, 30)
+        card = QFrame()
+        card.setObjectName("card")
+        card.setMinimumWidth(720)
+        card.setMaximumWidth(860)
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(12)
+        title = QLabel("Conductor needs its models")
+        title.setObjectName("pageTitle")
+        self.reason = QLabel(reason)
+        self.reason.setWordWrap(True)
+        explain = QLabel("Conductor runs fully offline: it installs its default models from the "
+                         "packages already on this computer into the model cache (about 1.5 GB "
+                         "on disk). Nothing is downloaded. This takes a few minutes, once.")
+        explain.setObjectName("muted")
+        explain.setWordWrap(True)
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Model", "Task", "State"])
+        self.list.setRootIsDecorated(False)
+        self.list.setMinimumHeight(300)
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setObjectName("muted")
+        buttons = QHBoxLayout()
+        self.build_button = QPushButton("Build the model cache")
+        self.build_button.setObjectName("primary")
+        self.build_button.clicked.connect(self.build)
+        self.continue_button = QPushButton("Open Conductor")
+        self.continue_button.setObjectName("primary")
+        self.continue_button.clicked.connect(self.ready)
+        self.continue_button.hide()
+        buttons.addStretch(1)
+        buttons.addWidget(self.build_button)
+        buttons.addWidget(self.continue_button)
+        for widget in (title, self.reason, explain, self.list, self.progress, self.status):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(1)
+        self.show_states()
+
+    def show_states(self) -> None:
+        self.list.clear()
+        words = {"installed": ("✓ installed", "done"), "missing": ("missing", "waiting"),
+                 "unavailable": ("package not installed: cannot be built", "failed")}
+        for model_id, task, state in model_states(self.settings.cache_path):
+            text, color = words[state]
+            item = QTreeWidgetItem([model_id, task, text])
+            item.setForeground(2, status_color(color))
+            self.list.addTopLevelItem(item)
+        for column in range(3):
+            self.list.resizeColumnToContents(column)
+
+    def states(self) -> list[str]:
+        """The state column, top to bottom (tests read it)."""
+        return [self.list.topLevelItem(i).text(2) for i in range(self.list.topLevelItemCount())]
+
+    def build(self) -> Job:
+        """Run the cache build in the background; progress goes to the bar."""
+        builder = self.builder or default_builder()
+        cache = self.settings.cache_path
+
+        def work(report: Any) -> list[dict]:
+            return builder(cache, progress=report)
+
+        self.build_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText("Starting…")
+        self.job = Job(work, "build-cache", self)
+        self.job.progress.connect(self._on_progress)
+        self.job.done.connect(self._built)
+        self.job.failed.connect(self._build_failed)
+        self.job.start()
+        return self.job
+
+    def _on_progress(self, args: tuple) -> None:
+        done, total, model_id = (list(args) + [0, 0, ""])[:3]
+        if total:
+            self.progress.setRange(0, int(total))
+            self.progress.setValue(int(done))
+        self.status.setText(f"Installing {model_id} ({int(done) + 1} of {total})…" if model_id
+                            else "Finishing…")
+
+    def _built(self, report: list[dict]) -> None:
+        self.progress.hide()
+        self.show_states()
+        problem = missing_controller(self.settings)
+        if problem:
+            self.status.setText(f"The build finished but Conductor still cannot start: {problem}")
+            self.status.setStyleSheet(f"color: {status_color('failed').name()};")
+            self.build_button.setEnabled(True)
+            self.build_button.setText("Try again")
+            return
+        installed = sum(1 for r in report if r.get("status") == "installed")
+        self.status.setText(f"Done: {installed} models installed. Everything stays on this "
+                            "computer.")
+        self.status.setStyleSheet("")
+        self.build_button.hide()
+        self.continue_button.show()
+
+    def _build_failed(self, message: str) -> None:
+        self.progress.hide()
+        self.status.setText(f"The build stopped: {message}")
+        self.status.setStyleSheet(f"color: {status_color('failed').name()};")
+        self.build_button.setEnabled(True)
+        self.build_button.setText("Try again")
+        self.show_states()

@@ -1,0 +1,362 @@
+"""The main window: navigation, the chat page (history, chat, work panel), models, settings.
+
+It owns the one ``AssistantBridge`` and routes its signals: events go to the live assistant
+message and the work panel, the end of a run re-enables the composer and refreshes the history.
+The history list reads its own ``Store`` connection on the UI thread (WAL lets it read while the
+worker thread writes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import Settings
+from gui.bridge import AssistantBridge, AssistantFactory
+from gui.chat import AssistantMessage, ChatView, stored_result
+from gui.first_start import Builder, FirstStartPage, missing_controller
+from gui.models_page import ModelsPage
+from gui.settings_dialog import SettingsDialog, save_settings
+from gui.sidebar import Sidebar
+from gui.work_panel import WorkPanel
+
+STAGE_STATUS = {"planning": "Planning…", "selection": "Choosing models…",
+                "execution": "Running the tasks…", "response": "Writing the answer…"}
+
+
+class MainWindow(QMainWindow):
+    """Conductor's window. ``run_finished(status)`` fires when a request ends."""
+
+    run_finished = Signal(str)
+
+    def __init__(self, settings: Settings, settings_home: Path | None = None,
+                 assistant_factory: AssistantFactory | None = None,
+                 builder: Builder | None = None) -> None:
+        super().__init__()
+        from core.store import Store
+
+        self.settings = settings
+        self.settings_home = Path(settings_home or settings.data_path)
+        self.setWindowTitle("Conductor")
+        self.resize(1440, 900)
+        self.conversation_id: str | None = None
+        self.message: AssistantMessage | None = None
+        self.running = False
+        self.stopping = False
+        self.last_result: dict[str, Any] | None = None
+        self.store = Store(settings.data_path / "history.db")
+        self.bridge = AssistantBridge(settings, assistant_factory, self)
+        self.bridge.event.connect(self._on_event)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.failed.connect(self._on_failed)
+        self.bridge.loading.connect(self._on_loading)
+        self.bridge.problem.connect(self._on_problem)
+
+        # pages
+        self.sidebar = Sidebar()
+        self.sidebar.new_chat.connect(self.new_chat)
+        self.sidebar.open_conversation.connect(self.open_conversation)
+        self.chat = ChatView(settings.data_path / "attachments")
+        self.chat.submitted.connect(self.send)
+        self.chat.stop_requested.connect(self.stop)
+        self.work = WorkPanel()
+        self.work.stop_requested.connect(self.stop)
+        self.chat_page = QSplitter()
+        self.chat_page.addWidget(self.sidebar)
+        self.chat_page.addWidget(self.chat)
+        self.chat_page.addWidget(self.work)
+        self.chat_page.setStretchFactor(1, 1)
+        self.chat_page.setSizes([250, 700, 490])
+        self.chat_page.setChildrenCollapsible(False)
+        self.models_page = ModelsPage(settings.cache_path)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.chat_page)
+        self.stack.addWidget(self.models_page)
+        self.first_start: FirstStartPage | None = None
+
+        # navigation rail
+        rail = QWidget()
+        rail.setObjectName("navRail")
+        rail.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        rail_layout = QVBoxLayout(rail)
+        rail_layout.setContentsMargins(8, 12, 8, 12)
+        rail_layout.setSpacing(6)
+        brand = QLabel("<b>Conductor</b>")
+        brand.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        rail_layout.addWidget(brand)
+        self.nav = QButtonGroup(self)
+        self.chat_button = self._nav_button("Chat", "Conversations and live runs")
+        self.models_button = self._nav_button("Models", "The model registry")
+        self.settings_button = self._nav_button("Settings", "Controller, threads, device, "
+                                                "memory, data folder (Ctrl+,)", checkable=False)
+        self.chat_button.setChecked(True)
+        self.chat_button.clicked.connect(self.show_chat)
+        self.models_button.clicked.connect(self.show_models)
+        self.settings_button.clicked.connect(self.open_settings)
+        for button in (self.chat_button, self.models_button):
+            self.nav.addButton(button)
+            rail_layout.addWidget(button)
+        rail_layout.addStretch(1)
+        rail_layout.addWidget(self.settings_button)
+        self.rail = rail
+
+        central = QSplitter()
+        central.addWidget(rail)
+        central.addWidget(self.stack)
+        central.setStretchFactor(1, 1)
+        central.setSizes([96, 1344])
+        central.setHandleWidth(1)
+        central.setChildrenCollapsible(False)
+        self.setCentralWidget(central)
+
+        # status bar: what is loading, and the current configuration
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setMaximumHeight(12)
+        self.busy.hide()
+        self.status_text = QLabel("Ready")
+        self.config_text = QLabel()
+        self.config_text.setObjectName("muted")
+        self.statusBar().addWidget(self.busy)
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.config_text)
+        self._show_config()
+
+        QShortcut(QKeySequence.StandardKey.New, self, self.new_chat)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+        QShortcut(QKeySequence("Ctrl+,"), self, self.open_settings)
+
+        self.sidebar.set_store(self.store)
+        reason = missing_controller(settings)
+        if reason:
+            self._show_first_start(reason, builder)
+        else:
+            self.bridge.warm_up()
+        self.chat.composer.editor.setFocus()
+
+    def _nav_button(self, text: str, tip: str, checkable: bool = True) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName("navButton")
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setCheckable(checkable)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setMinimumWidth(76)
+        return button
+
+    def _show_config(self) -> None:
+        controller = self.settings.controller or "automatic controller"
+        self.config_text.setText(f"{controller} · {self.settings.threads} threads · "
+                                 f"{self.settings.device.upper()} · "
+                                 f"{self.settings.memory_budget_mb} MB budget")
+
+    # -- first start
+
+    def _show_first_start(self, reason: str, builder: Builder | None) -> None:
+        self.first_start = FirstStartPage(self.settings, reason, builder)
+        self.first_start.ready.connect(self._setup_done)
+        self.stack.addWidget(self.first_start)
+        self.stack.setCurrentWidget(self.first_start)
+        self.rail.setEnabled(False)
+        self.status_text.setText("The model cache needs to be built.")
+
+    def _setup_done(self) -> None:
+        if self.first_start is not None:
+            self.stack.removeWidget(self.first_start)
+            self.first_start.deleteLater()
+            self.first_start = None
+        self.rail.setEnabled(True)
+        self.models_page.set_cache_dir(self.settings.cache_path)
+        self.show_chat()
+        self.bridge.reconfigure(self.settings)
+        self.bridge.warm_up()
+
+    # -- navigation
+
+    def show_chat(self) -> None:
+        self.chat_button.setChecked(True)
+        self.stack.setCurrentWidget(self.chat_page)
+        self.chat.composer.editor.setFocus()
+
+    def show_models(self) -> None:
+        self.models_button.setChecked(True)
+        self.models_page.refresh()
+        self.stack.setCurrentWidget(self.models_page)
+        self.models_page.search.setFocus()
+
+    def open_settings(self, dialog_ready: Any = None) -> SettingsDialog | None:
+        """Show the settings dialog; ``dialog_ready(dialog)`` lets tests drive it."""
+        if self.first_start is not None:
+            return None
+        controllers = [r.id for r in self.models_page.open_registry().controllers()]
+        dialog = SettingsDialog(self.settings, controllers, parent=self)
+        if dialog_ready is not None:
+            dialog_ready(dialog)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return dialog
+        self.apply_settings(dialog.chosen())
+        return dialog
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save, and use from the next request; a new data folder brings its own history."""
+        from core.store import Store
+
+        save_settings(new, self.settings_home)
+        moved = new.data_path != self.settings.data_path
+        self.settings = new
+        if moved:
+            self.store = Store(new.data_path / "history.db")
+            self.sidebar.set_store(self.store)
+            self.chat.composer.editor.paste_dir = new.data_path / "attachments"
+            if not self.running:
+                self.new_chat()
+        self.models_page.set_cache_dir(new.cache_path)
+        self.bridge.reconfigure(new)
+        self.bridge.warm_up()
+        self._show_config()
+        self.status_text.setText("Settings saved.")
+
+    # -- conversations
+
+    def new_chat(self) -> None:
+        if self.running:
+            self.status_text.setText("A request is running: stop it first (Esc).")
+            return
+        self.conversation_id = None
+        self.chat.clear()
+        self.work.clear()
+        self.sidebar.clear_selection()
+        self.show_chat()
+
+    def open_conversation(self, conversation_id: str) -> None:
+        """Replay a stored conversation: each request, its answer and its results."""
+        if self.running:
+            self.status_text.setText("A request is running: stop it first (Esc).")
+            return
+        self.show_chat()
+        self.conversation_id = conversation_id
+        self.chat.clear()
+        last = None
+        for row in self.store.runs(conversation_id):
+            run = self.store.run(row["id"])
+            workspace = Path(run["workspace"])
+            self.chat.add_user(run["request"], [workspace / f for f in (run["files"] or [])
+                                                if (workspace / f).is_file()])
+            message = self.chat.add_assistant()
+            message.set_workspace(workspace)
+            message.finish(stored_result(run))
+            if run["status"] not in ("done", "cancelled"):
+                message.fail(run.get("error") or f"This run was {run['status']}.")
+            last = run
+        if last is not None:
+            self.work.show_run(last)
+        else:
+            self.work.clear()
+        self.sidebar.refresh(select=conversation_id)
+
+    # -- a request
+
+    def send(self, text: str, files: list[Path] | None = None) -> bool:
+        """Start a request (the composer's Enter, or code); False when one is running."""
+        if self.running or self.first_start is not None or not text.strip():
+            return False
+        files = [Path(f) for f in files or []]
+        self.running = True
+        self.chat.add_user(text, files)
+        self.message = self.chat.add_assistant()
+        self.message.set_status("Loading models…" if self.busy.isVisible() else "Starting…")
+        self.work.start_run()
+        self.chat.composer.set_running(True)
+        self.status_text.setText("Working…")
+        self.bridge.ask(text, files, self.conversation_id)
+        return True
+
+    def stop(self) -> None:
+        """Cancel the running request (Esc, or a Stop button); it ends at the next step."""
+        if not self.running:
+            return
+        if self.bridge.cancel():
+            self.stopping = True
+            self.work.set_stopping()
+            self.chat.composer.set_stopping()
+            if self.message is not None:
+                self.message.set_status("Stopping…")
+            self.status_text.setText("Stopping after the current step…")
+
+    def _on_event(self, kind: str, data: dict[str, Any]) -> None:
+        message = self.message
+        if message is None:
+            return
+        if kind == "run":
+            self.conversation_id = data["conversation_id"]
+            message.set_workspace(Path(data["workspace"]))
+            self.sidebar.refresh(select=self.conversation_id)
+        elif kind == "stage":
+            if not self.stopping:
+                message.set_status(STAGE_STATUS.get(data["stage"], data["stage"]))
+        elif kind == "task_end":
+            message.add_task(data)
+        elif kind == "token":
+            message.append_token(data["text"])
+        self.work.handle(kind, data)
+
+    def _end_run(self) -> None:
+        self.running = False
+        self.stopping = False
+        self.chat.composer.set_running(False)
+        self.sidebar.refresh(select=self.conversation_id)
+
+    def _on_finished(self, result: dict[str, Any]) -> None:
+        self.last_result = result
+        if self.message is not None:
+            self.message.finish(result)
+        self.work.finish(result)
+        self._end_run()
+        status = result.get("status", "done")
+        total = (result.get("timings") or {}).get("total")
+        self.status_text.setText("Stopped." if status == "cancelled"
+                                 else f"Answered in {total:.1f} s." if total else "Done.")
+        self.run_finished.emit(status)
+
+    def _on_failed(self, message: str) -> None:
+        self.last_result = None
+        if self.message is not None:
+            self.message.fail(message)
+        self.work.fail(message)
+        self._end_run()
+        self.status_text.setText("The request failed.")
+        self.run_finished.emit("failed")
+
+    def _on_loading(self, text: str) -> None:
+        self.busy.setVisible(bool(text))
+        if text:
+            self.status_text.setText(text)
+            if self.message is not None and self.running:
+                self.message.set_status("Loading models…")
+        elif not self.running:
+            self.status_text.setText("Ready.")
+
+    def _on_problem(self, text: str) -> None:
+        self.status_text.setText(text)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        for job in (self.models_page.job, self.first_start.job if self.first_start else None):
+            if job is not None and job.is_running():
+                job.wait(2.0)
+        self.bridge.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,132 @@
+"""Settings: controller model, threads, device, memory budget, data folder; saved between runs.
+
+``Settings.load()`` reads ``settings.json`` from the default data folder, so that is where the
+settings must be written for the next start to see them, even when the user moves the data folder
+elsewhere (then the file is written in both places: the new folder keeps its own copy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import Settings
+
+AUTO_CONTROLLER = "Best installed (automatic)"
+
+
+def gpu_available() -> bool:
+    """True when the installed llama.cpp build can offload to a GPU."""
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:  # no llama.cpp, or a build without the query: treat as CPU only
+        return False
+
+
+def save_settings(settings: Settings, home: Path) -> Path:
+    """Write the settings where the next ``Settings.load()`` looks, and into the data folder."""
+    written = settings.save()
+    home = Path(home)
+    if written.parent.resolve() != home.resolve():
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=2))
+    return home / "settings.json"
+
+
+class SettingsDialog(QDialog):
+    """A form over ``Settings``; ``chosen()`` is the edited copy after Save."""
+
+    def __init__(self, settings: Settings, controllers: list[str], gpu: bool | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self.original = settings
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setVerticalSpacing(10)
+
+        self.controller = QComboBox()
+        self.controller.addItem(AUTO_CONTROLLER, "")
+        for model_id in controllers:
+            self.controller.addItem(model_id, model_id)
+        index = self.controller.findData(settings.controller)
+        self.controller.setCurrentIndex(max(0, index))
+        form.addRow("Controller model", self.controller)
+
+        self.threads = QSpinBox()
+        self.threads.setRange(1, max(64, (os.cpu_count() or 2) * 2))
+        self.threads.setValue(settings.threads)
+        self.threads.setToolTip(f"This computer has {os.cpu_count()} logical cores")
+        form.addRow("Threads", self.threads)
+
+        self.device = QComboBox()
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("GPU", "gpu")
+        has_gpu = gpu_available() if gpu is None else gpu
+        if not has_gpu:
+            item = self.device.model().item(1)
+            item.setEnabled(False)
+            self.device.setItemText(1, "GPU (not available on this computer)")
+        self.device.setCurrentIndex(1 if settings.device == "gpu" and has_gpu else 0)
+        form.addRow("Device", self.device)
+
+        self.memory = QSpinBox()
+        self.memory.setRange(256, 1 << 20)
+        self.memory.setSingleStep(256)
+        self.memory.setSuffix(" MB")
+        self.memory.setValue(settings.memory_budget_mb)
+        self.memory.setToolTip("Loaded models are unloaded (least recently used first) to stay "
+                               "under this budget")
+        form.addRow("Memory budget", self.memory)
+
+        folder_row = QHBoxLayout()
+        self.data_dir = QLineEdit(settings.data_dir)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row.addWidget(self.data_dir, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Data folder", folder_row)
+        layout.addLayout(form)
+        note = QLabel("History, run outputs and these settings are kept in the data folder. "
+                      "Changes apply from the next request.")
+        note.setObjectName("caption")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def chosen(self) -> Settings:
+        """The settings as edited (unchanged fields are kept from the original)."""
+        return dataclasses.replace(
+            self.original, controller=self.controller.currentData() or "",
+            threads=self.threads.value(), device=self.device.currentData(),
+            memory_budget_mb=self.memory.value(),
+            data_dir=self.data_dir.text().strip() or self.original.data_dir)

@@ -1,0 +1,348 @@
+"""Benchmarks: measured medians and spreads, written to benchmarks/results/<date>.json.
+
+    python scripts/bench.py [--quick]      (also: python main.py bench [--quick])
+
+What it measures, each after a warm-up, several runs:
+- controller: prompt and generated tokens/s through core/llm.py against bare llama-cpp-python on
+  the same GGUF, prompt and threads, in the same process (their ratio is our overhead);
+- planning: a cold plan (empty KV cache) against a warm one (fixed prompt prefix cached);
+- experts: the int8 ONNX sentence encoder against the same model in PyTorch fp32 through a
+  transformers pipeline, same input and threads, plus first-call load times of every default expert;
+- end to end: the README demo request, wall time per stage and peak resident memory (a child
+  process, so its peak is its own);
+- start-up: `main.py --help` wall time (a child process), and the GUI window shown (if built).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+RESULTS = ROOT / "benchmarks" / "results"
+DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
+        "private")
+PROMPT = ("Conductor is an offline assistant. It plans tasks, picks local expert models and "
+          "answers from their results. " * 12)
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """Median and spread (min, max, stdev) of repeated measurements."""
+    return {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
+            "max": round(max(values), 4),
+            "stdev": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+            "runs": len(values)}
+
+
+def repeat(fn: Callable[[], float], runs: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    return [fn() for _ in range(runs)]
+
+
+# ---------------------------------------------------------------- controller
+
+
+def bench_controller(gguf: Path, threads: int, runs: int, gen_tokens: int) -> dict[str, Any]:
+    """Tokens/s through core.llm against bare llama-cpp-python, same file, prompt, threads."""
+    import llama_cpp
+    import numpy as np
+
+    from core.llm import Controller
+
+    ours = Controller(gguf, threads=threads)
+    bare = llama_cpp.Llama(model_path=str(gguf), n_ctx=4096, n_threads=threads,
+                           n_threads_batch=threads, verbose=False)
+    prompt_tokens = ours.tokenize(PROMPT, add_bos=True)
+
+    def ours_prompt() -> float:
+        ours.llama.reset()
+        ours.llama.n_tokens = 0
+        started = time.perf_counter()
+        ours.logits_for(prompt_tokens)
+        return len(prompt_tokens) / (time.perf_counter() - started)
+
+    def bare_prompt() -> float:
+        bare.reset()
+        started = time.perf_counter()
+        bare.eval(prompt_tokens)
+        return len(prompt_tokens) / (time.perf_counter() - started)
+
+    def ours_generate() -> float:
+        tokens = list(prompt_tokens)
+        ours.logits_for(tokens)  # prompt outside the timing
+        started = time.perf_counter()
+        produced = 0
+        for _ in range(gen_tokens):
+            logits = ours.logits_for(tokens)
+            tokens.append(int(np.argmax(logits)))
+            produced += 1
+        return produced / (time.perf_counter() - started)
+
+    def bare_generate() -> float:
+        bare.reset()
+        bare.eval(prompt_tokens)
+        started = time.perf_counter()
+        produced = 0
+        for _token in bare.generate(prompt_tokens, top_k=1, temp=0.0, reset=False):
+            produced += 1
+            if produced >= gen_tokens:
+                break
+        return produced / (time.perf_counter() - started)
+
+    result = {}
+    for name, fn in (("ours_prompt_tps", ours_prompt), ("bare_prompt_tps", bare_prompt),
+                     ("ours_generated_tps", ours_generate),
+                     ("bare_generated_tps", bare_generate)):
+        result[name] = stats(repeat(fn, runs))
+    result["prompt_ratio"] = round(result["ours_prompt_tps"]["median"]
+                                   / result["bare_prompt_tps"]["median"], 3)
+    result["generated_ratio"] = round(result["ours_generated_tps"]["median"]
+                                      / result["bare_generated_tps"]["median"], 3)
+    result["prompt_tokens"] = len(prompt_tokens)
+    result["generated_tokens"] = gen_tokens
+    result["device"] = ours.device
+    result["gpu_offload_supported"] = bool(llama_cpp.llama_supports_gpu_offload())
+    return result
+
+
+# ---------------------------------------------------------------- planning
+
+
+def bench_planning(assistant, runs: int) -> dict[str, Any]:
+    """The same request planned with an empty KV cache (cold) and with the prefix cached (warm)."""
+    planner = assistant.planner
+    controller = planner.controller
+    request = "Describe photo.jpg, then read the description aloud"
+
+    def cold() -> float:
+        controller.llama.reset()
+        controller.llama.n_tokens = 0
+        started = time.perf_counter()
+        planner.plan(request, ["photo.jpg"])
+        return time.perf_counter() - started
+
+    def warm() -> float:
+        planner.plan(request, ["photo.jpg"])  # fills the cache with this very prompt's prefix
+        started = time.perf_counter()
+        planner.plan(request, ["photo.jpg"])
+        return time.perf_counter() - started
+
+    result = {"cold_s": stats(repeat(cold, runs)), "warm_s": stats(repeat(warm, runs))}
+    result["warm_over_cold"] = round(result["warm_s"]["median"] / result["cold_s"]["median"], 3)
+    return result
+
+
+# ---------------------------------------------------------------- experts
+
+
+def bench_experts(assistant, threads: int, runs: int) -> dict[str, Any]:
+    """First-call load time of each default expert, and ONNX int8 against PyTorch fp32."""
+    registry = assistant.registry
+    loads = {}
+    for record in registry.all():
+        if record.runtime == "llama.cpp":
+            continue
+        from core.model_pool import ModelPool
+
+        pool = ModelPool(registry)
+        started = time.perf_counter()
+        try:
+            pool.get(record)
+            loads[record.id] = round(time.perf_counter() - started, 3)
+        except Exception as exc:  # a model that cannot load is reported, not fatal
+            loads[record.id] = f"failed: {exc}"
+    return {"first_load_s": loads, "minilm_onnx_int8_vs_torch_fp32":
+            _minilm_versus_torch(assistant, threads, runs)}
+
+
+def _minilm_versus_torch(assistant, threads: int, runs: int) -> dict[str, Any]:
+    import numpy as np
+    import torch
+    from transformers import AutoModel, AutoTokenizer, pipeline
+
+    from core.runners.sentence_onnx import _package_model_dir
+
+    torch.set_num_threads(threads)
+    record = assistant.registry.get("sentence-transformers/all-MiniLM-L6-v2")
+    onnx = assistant.pool.get(record).model
+    source = _package_model_dir()
+    extractor = pipeline("feature-extraction", model=AutoModel.from_pretrained(source),
+                         tokenizer=AutoTokenizer.from_pretrained(source), framework="pt",
+                         device=-1)
+    sentences = [f"Sentence number {i} about offline assistants and local models."
+                 for i in range(32)]
+
+    def onnx_run() -> float:
+        started = time.perf_counter()
+        onnx.embed(sentences)
+        return time.perf_counter() - started
+
+    def torch_run() -> float:
+        started = time.perf_counter()
+        with torch.inference_mode():
+            extractor(sentences, batch_size=32)
+        return time.perf_counter() - started
+
+    onnx_s, torch_s = repeat(onnx_run, runs), repeat(torch_run, runs)
+    ours = onnx.embed(sentences[:4])
+    with torch.inference_mode():
+        raw = [np.asarray(x[0]).mean(axis=0) for x in extractor(sentences[:4])]
+    reference = np.stack([v / np.linalg.norm(v) for v in raw])
+    cosine = float(np.min(np.sum(ours * reference, axis=1)))
+    return {"onnx_int8_s": stats(onnx_s), "torch_fp32_s": stats(torch_s),
+            "speedup": round(statistics.median(torch_s) / statistics.median(onnx_s), 2),
+            "min_cosine_vs_fp32": round(cosine, 4), "sentences": len(sentences)}
+
+
+# ---------------------------------------------------------------- end to end, start-up
+
+
+def bench_end_to_end(runs: int) -> dict[str, Any]:
+    """The README demo in a child process: stage timings from --json, the child's peak RSS."""
+    code = (
+        f"import json, resource, sys, time; sys.path.insert(0, {str(ROOT)!r}); "
+        "from core import Assistant; a = Assistant(); a.ask('Hello!'); "
+        "out = []\n"
+        f"for _ in range({runs}):\n"
+        f"    t = time.perf_counter(); r = a.ask({DEMO!r}); w = time.perf_counter() - t\n"
+        "    out.append({'wall_s': w, **r['timings']})\n"
+        "print(json.dumps({'runs': out, 'peak_rss_mb': "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    )
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    total = time.perf_counter() - started
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    stages = {key: stats([r[key] for r in data["runs"]]) for key in data["runs"][0]}
+    return {"request": DEMO, "stages_s": stages, "peak_rss_mb": round(data["peak_rss_mb"], 1),
+            "process_s_including_loads": round(total, 2)}
+
+
+def bench_startup(runs: int) -> dict[str, Any]:
+    def help_run() -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], check=True,
+                       capture_output=True)
+        return time.perf_counter() - started
+
+    result: dict[str, Any] = {"help_s": stats(repeat(help_run, runs))}
+    if (ROOT / "gui" / "app.py").exists():
+        def gui_run() -> float:
+            env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+            started = time.perf_counter()
+            shot = Path(tempfile.gettempdir()) / "conductor-bench-window.png"
+            subprocess.run([sys.executable, str(ROOT / "main.py"), "gui", "--screenshot",
+                            str(shot)], check=True, capture_output=True, env=env)
+            return time.perf_counter() - started
+
+        try:
+            result["gui_window_shown_s"] = stats(repeat(gui_run, max(2, runs // 2)))
+        except subprocess.CalledProcessError as exc:
+            result["gui_window_shown_s"] = f"failed: {exc.stderr[-300:]}"
+    return result
+
+
+# ---------------------------------------------------------------- main
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    from core import Assistant
+
+    runs = 3 if quick else 7
+    assistant = Assistant()
+    threads = assistant.settings.threads
+    gguf = assistant.registry.resolve(assistant.controller_record())
+    report: dict[str, Any] = {
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "threads": threads,
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "quick": quick,
+    }
+    steps = [
+        ("controller", lambda: bench_controller(gguf, threads, runs, 32 if quick else 64)),
+        ("planning", lambda: bench_planning(assistant, runs)),
+        ("experts", lambda: bench_experts(assistant, threads, runs)),
+        ("end_to_end", lambda: bench_end_to_end(2 if quick else 5)),
+        ("startup", lambda: bench_startup(runs)),
+    ]
+    for name, step in steps:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        report[name] = step()
+        print(f"bench: {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    report["peak_rss_mb_this_process"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return report
+
+
+def save(report: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{_dt.date.today().isoformat()}{'-quick' if report['quick'] else ''}.json"
+    path.write_text(json.dumps(report, indent=1))
+    return path
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's benchmark table."""
+    c, p = report["controller"], report["planning"]
+    m = report["experts"]["minilm_onnx_int8_vs_torch_fp32"]
+    e, s = report["end_to_end"], report["startup"]
+    rows = [
+        ("controller prompt tokens/s (ours / bare llama-cpp-python)",
+         f"{c['ours_prompt_tps']['median']:.0f} / {c['bare_prompt_tps']['median']:.0f}",
+         f"{c['prompt_ratio']:.2f}"),
+        ("controller generated tokens/s (ours / bare)",
+         f"{c['ours_generated_tps']['median']:.1f} / {c['bare_generated_tps']['median']:.1f}",
+         f"{c['generated_ratio']:.2f}"),
+        ("plan, warm / cold (s)",
+         f"{p['warm_s']['median']:.2f} / {p['cold_s']['median']:.2f}",
+         f"{p['warm_over_cold']:.2f}"),
+        ("MiniLM, 32 sentences: ONNX int8 / PyTorch fp32 (s)",
+         f"{m['onnx_int8_s']['median']:.3f} / {m['torch_fp32_s']['median']:.3f}",
+         f"{m['speedup']:.1f}x faster, cosine >= {m['min_cosine_vs_fp32']}"),
+        ("demo request end to end (s, models loaded)",
+         f"{e['stages_s']['wall_s']['median']:.2f}",
+         ", ".join(f"{k} {v['median']:.2f}" for k, v in e["stages_s"].items()
+                   if k not in ("wall_s", "total"))),
+        ("peak RSS of the demo process (MB)", f"{e['peak_rss_mb']:.0f}", ""),
+        ("`main.py --help` (s)", f"{s['help_s']['median']:.2f}", ""),
+    ]
+    if isinstance(s.get("gui_window_shown_s"), dict):
+        rows.append(("GUI window shown and saved (s)",
+                     f"{s['gui_window_shown_s']['median']:.2f}", ""))
+    lines = ["| measure | value | ratio / note |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c_} |" for a, b, c_ in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    args = parser.parse_args(argv)
+    report = run(args.quick)
+    path = save(report)
+    print(markdown(report))
+    print(f"\nwritten {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
