@@ -314,11 +314,21 @@ def cmd_models(args: argparse.Namespace) -> int:
                 print(f"{key:14} {value}")
         return EXIT_OK
     report = registry.verify(args.id)
+    from core.importer import file_changes
+
+    for row in report:  # name the files, where the row keeps per-file digests (imports)
+        if row["status"] != "ok":
+            changes = file_changes(registry, registry.get(row["id"]))
+            if changes:
+                row["files"] = changes
     if args.json:
         _print_json(report)
     else:
         for row in report:
             print(f"{row['status']:8} {row['id']}")
+            for kind, names in row.get("files", {}).items():
+                for name in names:
+                    print(f"         {kind}: {name}")
     return EXIT_OK if all(r["status"] == "ok" for r in report) else EXIT_FAILED
 
 

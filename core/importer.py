@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.registry import ModelNotFoundError, ModelRecord, Registry, hash_path
+from core.registry import ModelNotFoundError, ModelRecord, Registry
 
 Progress = Callable[[str, float], None]
 """``progress(step, fraction)``: ``fraction`` runs from 0.0 to 1.0 within each named step."""
@@ -554,7 +554,8 @@ def _import_transformers(source: Source, registry: Registry, task: str | None, q
         record = _transformers_record(model_id, chosen, spec, config, card, body, source,
                                       dest_rel, params)
         report("register", 0.0)
-        record.sha256, record.size_bytes = hash_path(final_dir)
+        record.sha256, record.size_bytes, files = hash_with_files(final_dir)
+        record.params["file_sha256"] = files
         dest = registry.cache_dir / dest_rel
         _move_into_place(final_dir, dest)
         try:
@@ -1003,7 +1004,8 @@ def _import_gguf(source: Source, registry: Registry, model_id: str | None, repor
                     "architecture": arch, "context_length": context},
         )
         report("register", 0.0)
-        record.sha256, record.size_bytes = hash_path(staged)
+        record.sha256, record.size_bytes, files = hash_with_files(staged)
+        record.params["file_sha256"] = files
         _move_into_place(staged, dest)
         try:
             registry.register(record, compute_hash=False)
@@ -1034,6 +1036,56 @@ def _copy_with_progress(source: Path, dest: Path, progress: Callable[[float], No
             done += len(chunk)
             progress(done / total)
     shutil.copystat(source, dest)
+
+
+# ---------------------------------------------------------------- checksums
+
+
+def hash_with_files(path: Path) -> tuple[str, int, dict[str, str]]:
+    """``registry.hash_path``'s digest and size, plus each file's own sha256, in one read.
+
+    The registry keeps one digest per model; the per-file digests (in ``params.file_sha256``)
+    let ``models verify`` name the files that went missing or changed.
+    """
+    import hashlib
+
+    whole = hashlib.sha256()
+    total = 0
+    per_file: dict[str, str] = {}
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        name = file.name if path.is_file() else file.relative_to(path).as_posix()
+        if path.is_dir():
+            whole.update(name.encode() + b"\0")
+        own = hashlib.sha256()
+        with open(file, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                whole.update(chunk)
+                own.update(chunk)
+        per_file[name] = own.hexdigest()
+        total += file.stat().st_size
+    return whole.hexdigest(), total, per_file
+
+
+def file_changes(registry: Registry, record: ModelRecord) -> dict[str, list[str]]:
+    """Which of a model's files are missing, changed or unexpected, by its per-file digests.
+
+    Empty lists when all match; ``{}`` for rows registered without per-file digests (the
+    default set), whose ``models verify`` status alone says ok, missing or changed.
+    """
+    expected = record.params.get("file_sha256")
+    if not isinstance(expected, dict):
+        return {}
+    target = registry.resolve(record)
+    if not target.exists():
+        return {"missing": sorted(expected), "changed": [], "extra": []}
+    _, _, actual = hash_with_files(target)
+    return {
+        "missing": sorted(name for name in expected if name not in actual),
+        "changed": sorted(name for name in expected
+                          if name in actual and actual[name] != expected[name]),
+        "extra": sorted(name for name in actual if name not in expected),
+    }
 
 
 # ---------------------------------------------------------------- removing

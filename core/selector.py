@@ -105,9 +105,17 @@ class Selector:
             description = controller.tokenize(" " + candidates[index].description)
             pieces = [controller.token_text(t) for t in description]
             starts = [0] + [i + 1 for i, p in enumerate(pieces[:-1])
-                            if p.rstrip().endswith((".", ";", ":", ","))]
+                            if p.rstrip().endswith((".", ";", ":"))]
             span = controller.copy_span(tokens, description,
                                         controller.tokens_starting_with('"'), 40, starts,
                                         min_tokens=6)
         reason = controller.llama.detokenize(span).decode("utf-8", errors="replace").strip()
-        return index, reason or candidates[index].description
+        return index, _first_clause(reason) or candidates[index].description
+
+
+def _first_clause(text: str) -> str:
+    """A reason ends where its sentence or clause does (a copied span can run past it)."""
+    for mark in (". ", "; "):
+        if mark in text:
+            text = text[: text.index(mark) + 1]
+    return text.strip().rstrip(";")

@@ -116,8 +116,8 @@ class Sidebar(QWidget):
         layout.addWidget(self.new_button)
         layout.addWidget(self.search)
         layout.addWidget(heading)
-        layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
+        layout.addWidget(self.list, 1)
         self.setMinimumWidth(200)
 
     def set_store(self, store: Any) -> None:

@@ -514,6 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--max-minutes", type=float, default=40.0)
+    parser.add_argument("--refresh", type=int, default=8,
+                        help="recompute the shared prefix cache every N steps")
+    parser.add_argument("--eval-before", action="store_true",
+                        help="score the held-out decisions before training too")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dump", type=Path, help="write the synthetic samples here (JSONL)")
@@ -543,10 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_base(args.gguf)
     params = add_lora(model, args.rank, args.alpha)
     print(f"LoRA rank {args.rank}: {sum(p.numel() for p in params)} parameters", flush=True)
-    base_scores = evaluate_decisions(model, held_out[:60], prefix_len, end_tokens)
-    print(f"held-out before training: {base_scores}", flush=True)
+    if args.eval_before:
+        base_scores = evaluate_decisions(model, held_out, prefix_len, end_tokens)
+        print(f"held-out before training: {base_scores}", flush=True)
     config = TrainConfig(rank=args.rank, alpha=args.alpha, lr=args.lr, batch=args.batch,
-                         epochs=args.epochs, max_minutes=args.max_minutes, seed=args.seed)
+                         epochs=args.epochs, max_minutes=args.max_minutes, seed=args.seed,
+                         refresh=args.refresh)
     result = train(model, params, train_set, prefix_len, end_tokens, config, held_out)
     print(f"trained {result['steps']} steps in {result['seconds'] / 60:.1f} min; held-out: "
           f"{result['held_out']}", flush=True)

@@ -19,6 +19,7 @@ from core.importer import (
     OfflineError,
     PickleRefusedError,
     card_description,
+    file_changes,
     import_model,
     infer_task,
     read_card,
@@ -171,7 +172,25 @@ def test_import_registers_a_complete_row(registry_tmp, tiny_root):
     for step in ("check", "export", "copy files", "quantize", "check int8", "register"):
         assert step in names and (step, 1.0) in steps
     assert registry_tmp.verify("tiny/distilbert-sst2")[0]["status"] == "ok"
+    assert set(params["file_sha256"]) == files
+    assert file_changes(registry_tmp, row) == {"missing": [], "changed": [], "extra": []}
     assert _leftovers(registry_tmp) == []
+
+
+def test_verify_names_missing_changed_and_extra_files(registry_tmp, tiny_root):
+    record = import_model(tiny_models.build("vit", tiny_root), registry_tmp)
+    folder = registry_tmp.resolve(record)
+    (folder / "README.md").unlink()
+    (folder / "config.json").write_text("{}")
+    (folder / "stray.txt").write_text("?")
+    assert registry_tmp.verify(record.id)[0]["status"] == "changed"
+    assert file_changes(registry_tmp, record) == {
+        "missing": ["README.md"], "changed": ["config.json"], "extra": ["stray.txt"]}
+    import shutil
+
+    shutil.rmtree(folder)
+    assert file_changes(registry_tmp, record)["missing"] == sorted(
+        record.params["file_sha256"])
 
 
 def test_int8_refused_when_outputs_drift_past_the_tolerance(registry_tmp, tiny_root):
@@ -416,6 +435,10 @@ def test_cli_import_list_remove_and_offline_hub_id(tmp_path, tiny_root):
     assert offline.returncode == 2 and "HF_HUB_OFFLINE=1" in offline.stderr
     refused = run_cli(["models", "import", str(folder), "--id", "tiny/cli"], data, cache, log)
     assert refused.returncode == 2 and "already registered" in refused.stderr
+    (cache / "onnx" / "tiny--cli" / "tokenizer.json").write_text("{}")
+    verified = run_cli(["models", "verify", "tiny/cli"], data, cache, log)
+    assert verified.returncode == 1
+    assert "changed  tiny/cli" in verified.stdout and "changed: tokenizer.json" in verified.stdout
     removed = run_cli(["models", "remove", "tiny/cli"], data, cache, log)
     assert removed.returncode == 0 and "removed tiny/cli" in removed.stdout
     assert not (cache / "onnx" / "tiny--cli").exists()
