@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.cancel import Cancelled, check
 from core.config import Settings
 from core.executor import CANCELLED, DONE, Executor, output_text
 from core.model_pool import ModelPool
@@ -171,10 +172,13 @@ class Assistant:
         result: dict[str, Any] = {"run_id": run_id, "conversation_id": conversation_id,
                                   "request": request, "files": names,
                                   "workspace": str(workspace.root)}
+        plan_json: list[dict[str, Any]] = []
+        choices: list = []
+        results: list = []
         try:
             clock = time.perf_counter()
             emit("stage", {"stage": "planning", "status": "start"})
-            planned = self.planner.plan(request, names, history)
+            planned = self.planner.plan(request, names, history, cancel=cancel)
             timings["planning"] = time.perf_counter() - clock
             plan_json = [n.to_json() for n in planned.plan]
             emit("plan", {"plan": plan_json, "seconds": planned.seconds})
@@ -186,6 +190,7 @@ class Assistant:
                                 self.settings.memory_budget_mb * (1 << 20))
             choices = selector.select(request, planned.plan, on_event=emit)
             timings["selection"] = time.perf_counter() - clock
+            check(cancel)
             self.store.update_run(run_id, choices=[c.to_json() for c in choices])
 
             clock = time.perf_counter()
@@ -201,26 +206,38 @@ class Assistant:
 
             results = executor.execute(planned.plan, choices, request, on_task)
             timings["execution"] = time.perf_counter() - clock
+            check(cancel)
 
-            if cancel.is_set():
-                answer = {"answer": "Stopped.", "models": [], "files": []}
-                status = CANCELLED
-            else:
-                clock = time.perf_counter()
-                emit("stage", {"stage": "response", "status": "start"})
-                answer = Responder(self.controller).respond(
-                    request, results, history, on_token=lambda t: emit("token", {"text": t}))
-                timings["response"] = time.perf_counter() - clock
-                status = "done"
+            clock = time.perf_counter()
+            emit("stage", {"stage": "response", "status": "start"})
+
+            def on_token(text: str) -> None:
+                check(cancel)
+                emit("token", {"text": text})
+
+            answer = Responder(self.controller).respond(request, results, history, on_token)
+            timings["response"] = time.perf_counter() - clock
             timings["total"] = time.perf_counter() - started
             result.update({
                 "plan": plan_json, "choices": [c.to_json() for c in choices],
                 "tasks": [r.to_json() for r in results], "answer": answer["answer"],
                 "models": answer["models"],
                 "files_made": [str(workspace.root / f) for f in answer["files"]],
-                "timings": {k: round(v, 3) for k, v in timings.items()}, "status": status,
+                "timings": {k: round(v, 3) for k, v in timings.items()}, "status": "done",
             })
-            self.store.update_run(run_id, answer=answer["answer"], status=status,
+            self.store.update_run(run_id, answer=answer["answer"], status="done",
+                                  timings=result["timings"])
+            emit("done", result)
+            return result
+        except Cancelled:
+            timings["total"] = time.perf_counter() - started
+            result.update({
+                "plan": plan_json, "choices": [c.to_json() for c in choices],
+                "tasks": [r.to_json() for r in results], "answer": "Stopped.", "models": [],
+                "files_made": [], "status": CANCELLED,
+                "timings": {k: round(v, 3) for k, v in timings.items()},
+            })
+            self.store.update_run(run_id, answer="Stopped.", status=CANCELLED,
                                   timings=result["timings"])
             emit("done", result)
             return result

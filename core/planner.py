@@ -20,6 +20,7 @@ sequences it is asked to continue.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from core.cancel import check
 from core.demos import Demo, DemoBank
 from core.llm import Controller
 from core.plan import TaskNode, dumps, validate
@@ -88,7 +90,8 @@ class _Policy:
 
 class _Live(_Policy):
     def __init__(self, controller: Controller, max_text_tokens: int, request: str,
-                 prior: DemoPrior | None = None) -> None:
+                 prior: DemoPrior | None = None, cancel: threading.Event | None = None) -> None:
+        self.cancel = cancel
         self.controller = controller
         self.max_text_tokens = max_text_tokens
         self.prior = prior
@@ -96,10 +99,12 @@ class _Live(_Policy):
         self.starts = span_starts([controller.token_text(t) for t in self.request_tokens])
 
     def choose(self, tokens, options, what):
+        check(self.cancel)
         bias = self.prior.bias(options, what) if self.prior else None
         return self.controller.choose(tokens, options, bias)
 
     def free_text(self, tokens, what):
+        check(self.cancel)
         if what[2] in FREE_TEXT_KEYS:
             text, _ = self.controller.generate(tokens, self.max_text_tokens, stop=('"', "\n"))
             return text
@@ -225,7 +230,8 @@ class Planner:
     # -- public
 
     def plan(self, request: str, files: Sequence[str] = (), history: Sequence[Turn] = (),
-             on_event: Callable[[str, dict], None] | None = None) -> PlanResult:
+             on_event: Callable[[str, dict], None] | None = None,
+             cancel: threading.Event | None = None) -> PlanResult:
         """Plan one request. ``files`` are names of attached files (their kind by extension)."""
         if not request or not request.strip():
             raise ValueError("the request is empty")
@@ -238,7 +244,8 @@ class Planner:
             tokens = self._prompt(request, files, demos, history)
             prompt_tokens = len(tokens)
             nodes = self._decode(tokens, files,
-                                 _Live(self.controller, self.max_text_tokens, request, prior))
+                                 _Live(self.controller, self.max_text_tokens, request, prior,
+                                       cancel))
         for node in nodes:
             for key, value in node.args.items():
                 value = str(value).strip()

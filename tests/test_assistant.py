@@ -106,3 +106,19 @@ def test_store_survives_a_killed_run(tmp_path, cache_dir):
     assert len(runs) == 1 and runs[0]["status"] == "interrupted"
     assert kept in {c["id"] for c in reopened.conversations()}
     assert reopened.run(runs[0]["id"])["request"] == DEMO
+
+
+def test_stop_during_planning_cancels_the_run_cleanly(shared_assistant):
+    import threading
+
+    cancel = threading.Event()
+
+    def on_event(kind, data):
+        if kind == "stage" and data["stage"] == "planning":
+            cancel.set()  # the user presses Stop as soon as planning starts
+
+    result = shared_assistant.ask(DEMO, on_event=on_event, cancel=cancel)
+    assert result["status"] == "cancelled" and result["tasks"] == []
+    assert shared_assistant.store.run(result["run_id"])["status"] == "cancelled"
+    after = shared_assistant.ask("Hello!")  # the assistant stays usable
+    assert after["status"] == "done"
