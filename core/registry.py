@@ -8,16 +8,17 @@ A model can serve several tasks (an embedding model does similarity and zero-sho
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+from core.migrations import Migrations, migrate, now
 
 MODEL_COLUMNS = {
     "id": str,
@@ -70,21 +71,16 @@ class ModelRecord:
 
 # ---------------------------------------------------------------- migrations
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+MIGRATIONS = Migrations()
 
 
-def migration(fn: Callable[[sqlite_utils.Database], None]) -> Callable:
-    MIGRATIONS.append(fn)
-    return fn
-
-
-@migration
+@MIGRATIONS
 def m001_models(db: sqlite_utils.Database) -> None:
     db["models"].create(MODEL_COLUMNS, pk="id")
     db["models"].create_index(["task"])
 
 
-@migration
+@MIGRATIONS
 def m002_model_tasks(db: sqlite_utils.Database) -> None:
     db["model_tasks"].create(
         {"model_id": str, "task": str}, pk=("model_id", "task"),
@@ -93,27 +89,12 @@ def m002_model_tasks(db: sqlite_utils.Database) -> None:
     db["model_tasks"].create_index(["task"])
 
 
-@migration
+@MIGRATIONS
 def m003_models_fts(db: sqlite_utils.Database) -> None:
     db["models"].enable_fts(["id", "description", "tags"], create_triggers=True)
 
 
-def migrate(db: sqlite_utils.Database,
-            migrations: list[Callable[[sqlite_utils.Database], None]] | None = None) -> None:
-    """Apply every migration not yet recorded, in order (the registry's, unless given)."""
-    if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    applied = {row["name"] for row in db["_migrations"].rows}
-    for fn in MIGRATIONS if migrations is None else migrations:
-        if fn.__name__ in applied:
-            continue
-        with db.conn:
-            fn(db)
-            db["_migrations"].insert({"name": fn.__name__, "applied_at": _now()})
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+_now = now
 
 
 # ---------------------------------------------------------------- hashing
@@ -153,7 +134,7 @@ class Registry:
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.cache_dir / db_name)
-        migrate(self.db)
+        migrate(self.db, MIGRATIONS)
 
     # -- writes
 

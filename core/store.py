@@ -12,21 +12,17 @@ import datetime as _dt
 import json
 import os
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+from core.migrations import Migrations, migrate
+
+MIGRATIONS = Migrations()
 
 
-def migration(fn: Callable[[sqlite_utils.Database], None]) -> Callable:
-    MIGRATIONS.append(fn)
-    return fn
-
-
-@migration
+@MIGRATIONS
 def m001_tables(db: sqlite_utils.Database) -> None:
     db["conversations"].create({"id": str, "title": str, "created_at": str}, pk="id")
     db["runs"].create({
@@ -43,7 +39,7 @@ def m001_tables(db: sqlite_utils.Database) -> None:
                            pk=("run_id", "path"), foreign_keys=[("run_id", "runs", "id")])
 
 
-@migration
+@MIGRATIONS
 def m002_runs_fts(db: sqlite_utils.Database) -> None:
     db["runs"].enable_fts(["request", "answer"], create_triggers=True)
 
@@ -73,8 +69,6 @@ class Store:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("pragma journal_mode = wal")
         self.db.execute("pragma foreign_keys = on")
-        from core.registry import migrate
-
         migrate(self.db, MIGRATIONS)
         self._mark_interrupted()
 
