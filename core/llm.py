@@ -14,10 +14,13 @@ in the KV cache is reused, so a repeated system prompt is never evaluated twice 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,9 +182,98 @@ class Controller:
             if len(ids) == 1:
                 self.eos_ids.add(ids[0])
         self.lock = threading.RLock()
+        self.lora_path = Path(lora_path) if lora_path else None
+        self._adapter_on = self.lora_path is not None  # llama-cpp-python applies it at load
+        self._prefix_states: OrderedDict[tuple, tuple[bytes, np.ndarray, int]] = OrderedDict()
+        self.set_adapter(False)  # the adapter is for planning; other stages use the base model
         self.stats = DecodeStats()
         self._trie_cache: dict[tuple[str, ...], list[list[int]]] = {}
         self._prefix_tokens: dict[str, list[int]] = {}
+
+    # -- the LoRA adapter, on for planning only
+
+    def set_adapter(self, on: bool) -> None:
+        """Switch the LoRA adapter on or off, keeping each mode's KV cache.
+
+        The adapter was trained on planning; the selector and responder read better without it.
+        Switching changes every logit, so the KV cache is dropped; saved prefixes
+        (``remember_prefix``) are kept per mode and restored when they match.
+        """
+        if self.lora_path is None or on == self._adapter_on:
+            return
+        import llama_cpp
+
+        with self.lock:
+            if on:
+                adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.llama._lora_adapter)
+                scales = (ctypes.c_float * 1)(self.llama.lora_scale)
+                failed = llama_cpp.llama_set_adapters_lora(self.llama._ctx.ctx, adapters, 1,
+                                                           scales)
+            else:
+                failed = llama_cpp.llama_set_adapters_lora(self.llama._ctx.ctx, None, 0, None)
+            if failed:
+                raise RuntimeError(f"could not switch the LoRA adapter {self.lora_path}")
+            self._adapter_on = on
+            self.llama.n_tokens = 0
+
+    @contextmanager
+    def planning_mode(self) -> Iterator[None]:
+        """The adapter on (when there is one) for the duration of a planning call."""
+        with self.lock:
+            self.set_adapter(True)
+            try:
+                yield
+            finally:
+                self.set_adapter(False)
+
+    # -- saved prefixes (llama.cpp state save/restore)
+
+    def remember_prefix(self, prefix: Sequence[int]) -> None:
+        """Keep the KV state after ``prefix`` so later prompts starting with it skip its
+        evaluation, even after other prompts (selection, answers) have used the context."""
+        key = (self._adapter_on, tuple(prefix))
+        with self.lock:
+            if key in self._prefix_states:
+                self._prefix_states.move_to_end(key)
+                return
+            self.logits_for(list(prefix))
+            self._prefix_states[key] = self._snapshot()
+            while len(self._prefix_states) > 8:
+                self._prefix_states.popitem(last=False)
+
+    def _restore_best_prefix(self, tokens: Sequence[int], have: int) -> None:
+        """Restore the longest saved prefix of ``tokens`` if it beats the ``have`` tokens the
+        context already shares with them."""
+        best = None
+        for (adapter_on, prefix), saved in self._prefix_states.items():
+            if adapter_on != self._adapter_on or len(prefix) <= have:
+                continue
+            if len(prefix) < len(tokens) and tuple(tokens[: len(prefix)]) == prefix:
+                if best is None or len(prefix) > len(best[0]):
+                    best = (prefix, saved)
+        if best is not None:
+            self._restore(best[1])
+
+    def _snapshot(self) -> tuple[bytes, np.ndarray, int]:
+        import llama_cpp
+
+        ctx = self.llama._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * int(size))()
+        used = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        n_tokens = self.llama.n_tokens
+        return bytes(buffer[: int(used)]), self.llama.input_ids[:n_tokens].copy(), n_tokens
+
+    def _restore(self, saved: tuple[bytes, np.ndarray, int]) -> None:
+        import llama_cpp
+
+        data, input_ids, n_tokens = saved
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if llama_cpp.llama_state_set_data(self.llama._ctx.ctx, buffer, len(data)) != len(data):
+            self.llama.n_tokens = 0  # the cache is then rebuilt on the next call
+            return
+        self.llama.input_ids[:n_tokens] = input_ids
+        self.llama.n_tokens = n_tokens
 
     @property
     def device(self) -> str:
@@ -208,10 +300,10 @@ class Controller:
         llama = self.llama
         if len(tokens) >= self.n_ctx:
             raise ContextOverflowError(f"{len(tokens)} tokens exceed the context of {self.n_ctx}")
-        cached = llama.input_ids[: llama.n_tokens]
-        limit = min(len(cached), len(tokens) - 1)  # always evaluate at least one token
-        same = np.asarray(cached[:limit]) == np.asarray(tokens[:limit], dtype=cached.dtype)
-        prefix = int(limit if same.all() else np.argmin(same))
+        prefix = self._shared_prefix(tokens)
+        if self._prefix_states:
+            self._restore_best_prefix(tokens, prefix)
+            prefix = self._shared_prefix(tokens)
         llama.n_tokens = prefix
         new = list(tokens[prefix:])
         started = time.perf_counter()
@@ -226,6 +318,13 @@ class Controller:
         self.stats.reused_tokens += prefix
         pointer = llama._ctx.get_logits_ith(-1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+
+    def _shared_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading ``tokens`` the KV cache already holds (at most all but one)."""
+        cached = self.llama.input_ids[: self.llama.n_tokens]
+        limit = min(len(cached), len(tokens) - 1)  # always evaluate at least one token
+        same = np.asarray(cached[:limit]) == np.asarray(tokens[:limit], dtype=cached.dtype)
+        return int(limit if same.all() else np.argmin(same))
 
     # -- constrained choice
 

@@ -226,6 +226,7 @@ class Planner:
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
         self._demo_tokens: dict[int, list[int]] = {}
+        self._prefix: list[int] | None = None
 
     # -- public
 
@@ -240,8 +241,9 @@ class Planner:
         scored = self.demos.select_scored(request, files, max(self.k_demos, 4))
         demos = [demo for _, demo in scored][-self.k_demos:] if self.k_demos else []
         prior = DemoPrior(scored, self.prior_weight)
-        with self.controller.lock:
+        with self.controller.planning_mode():
             tokens = self._prompt(request, files, demos, history)
+            self.controller.remember_prefix(self._fixed_prefix(tokens))
             prompt_tokens = len(tokens)
             nodes = self._decode(tokens, files,
                                  _Live(self.controller, self.max_text_tokens, request, prior,
@@ -297,6 +299,23 @@ class Planner:
             tokens.extend(self._demo_plan_tokens(demo))
             tokens.extend(self.controller.tokenize(piece, special=True))
         return tokens
+
+    def _fixed_prefix(self, tokens: list[int]) -> list[int]:
+        """The part of every planning prompt that never changes (instructions and catalogue),
+        kept as a saved llama.cpp state so each plan evaluates only what follows it."""
+        if self._prefix is None:
+            system = INSTRUCTIONS + catalogue_text()
+            text = self.controller.template.render(
+                [{"role": "system", "content": system}, {"role": "user", "content": MARKER}])
+            head = text[: text.index(MARKER)]
+            self._prefix = self.controller.tokenize(
+                head, add_bos=not self.controller.template.renders_bos, special=True)
+        same = 0
+        for a, b in zip(self._prefix, tokens, strict=False):
+            if a != b:
+                break
+            same += 1
+        return tokens[: max(0, min(same, len(tokens) - 1))]
 
     def _demo_plan_tokens(self, demo: Demo) -> list[int]:
         key = id(demo)

@@ -212,7 +212,7 @@ class Registry:
         allowed = set(runtimes) if runtimes is not None else None
         result = []
         for record in self.all(task):
-            if record.runtime == "llama.cpp":
+            if record.runtime.startswith("llama.cpp"):  # controllers and their adapters
                 continue
             if allowed is not None and record.runtime not in allowed:
                 continue

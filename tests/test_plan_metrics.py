@@ -1,0 +1,92 @@
+"""The planning metrics: TaskBench-style micro F1, resource accuracy, and the format readers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.plan_metrics import Scores, from_taskbench, read_examples
+
+TTS_ASR = [
+    {"task": "text-to-speech", "id": 0, "dep": [-1], "args": {"text": "hi"}},
+    {"task": "automatic-speech-recognition", "id": 1, "dep": [0],
+     "args": {"audio": "<GENERATED>-0"}},
+]
+
+
+def test_perfect_plans_score_one():
+    scores = Scores()
+    scores.add(TTS_ASR, TTS_ASR, 1.0)
+    summary = scores.summary()
+    assert summary["node_f1"] == summary["edge_f1"] == summary["exact_plan_rate"] == 1.0
+    assert summary["resource_accuracy"] == 1.0 and summary["parse_rate"] == 1.0
+
+
+def test_micro_f1_sums_counts_over_the_set():
+    scores = Scores()
+    scores.add(TTS_ASR, TTS_ASR[:1], 1.0)  # one node right, one missing, edge missing
+    scores.add([TTS_ASR[0]], [TTS_ASR[0]], 3.0)
+    summary = scores.summary()
+    # nodes: tp 2, predicted 2, gold 3 -> P 1, R 2/3, F1 0.8; edges: tp 0 of 1 gold -> 0
+    assert summary["node_f1"] == pytest.approx(0.8)
+    assert summary["edge_f1"] == 0.0
+    assert summary["exact_plan_rate"] == 0.5
+    assert summary["median_seconds"] == 3.0
+
+
+def test_unparsed_plans_count_against_recall():
+    scores = Scores()
+    scores.add(TTS_ASR, None, 1.0)
+    scores.add(TTS_ASR, TTS_ASR, 1.0)
+    summary = scores.summary()
+    assert summary["parse_rate"] == 0.5
+    assert summary["node_f1"] == pytest.approx(2 * 1 * 0.5 / 1.5)
+
+
+def test_resource_accuracy_checks_files_and_generated_sources():
+    gold = [{"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "a.png"}}]
+    wrong = [{"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "b.png"}}]
+    scores = Scores()
+    scores.add(gold, wrong, 1.0)
+    assert scores.summary()["resource_accuracy"] == 0.0
+    assert scores.summary()["node_f1"] == 1.0
+
+
+def test_empty_gold_and_empty_prediction_is_exact():
+    scores = Scores()
+    scores.add([], [], 0.5)
+    assert scores.summary()["exact_plan_rate"] == 1.0
+
+
+def test_taskbench_records_convert_to_our_plans():
+    row = {"instruction": "Transcribe 'example.wav' and summarize it.", "type": "chain",
+           "task_nodes": [
+               {"task": "Automatic Speech Recognition", "arguments": ["example.wav"]},
+               {"task": "Summarization", "arguments": ["<node-0>"]}],
+           "task_links": [{"source": "Automatic Speech Recognition",
+                           "target": "Summarization"}]}
+    example = from_taskbench(row)
+    assert example.files == ["example.wav"] and example.clean and example.kind == "chain"
+    assert example.plan == [
+        {"task": "automatic-speech-recognition", "id": 0, "dep": [-1],
+         "args": {"audio": "example.wav"}},
+        {"task": "summarization", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+    ]
+
+
+def test_taskbench_tools_outside_the_list_mark_the_record_unclean():
+    row = {"instruction": "x", "task_nodes": [{"task": "Audio Enhancement", "arguments": []}],
+           "task_links": []}
+    assert not from_taskbench(row).clean
+
+
+def test_read_examples_detects_the_format(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps({"request": "hi", "files": [], "plan": []}) + "\n"
+                    + json.dumps({"instruction": "Speak 'hello'", "task_nodes": [
+                        {"task": "Text-to-Speech", "arguments": ["hello"]}],
+                        "task_links": []}) + "\n")
+    examples = read_examples(path)
+    assert [e.plan for e in examples][0] == []
+    assert examples[1].plan[0]["task"] == "text-to-speech"
