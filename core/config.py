@@ -62,7 +62,12 @@ class Settings:
         for item in fields(cls):
             env = os.environ.get(f"CONDUCTOR_{item.name.upper()}")
             if env:
-                values[item.name] = item.type(env) if item.type in ("int", "float") else env
+                convert = {"int": int, "float": float}.get(str(item.type), str)
+                try:
+                    values[item.name] = convert(env)
+                except ValueError:
+                    raise ValueError(f"CONDUCTOR_{item.name.upper()}={env!r} is not a "
+                                     f"{item.type}") from None
         for key in ("threads", "memory_budget_mb", "max_parallel_tasks"):
             values[key] = int(values[key])
         values["task_timeout_s"] = float(values["task_timeout_s"])

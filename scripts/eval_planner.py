@@ -21,12 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.plan_metrics import Scores, read_examples  # noqa: E402
+from core.planner import DEFAULT_PRIOR_WEIGHT  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
-def build_planner(model_id: str | None, k_demos: int, no_embeddings: bool, lora: str | None,
-                  prior_weight: float = 0.0):
+def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
+                  lora: str | None,
+                  prior_weight: float = DEFAULT_PRIOR_WEIGHT):
     from core.config import Settings
     from core.demos import DemoBank
     from core.llm import shared_controller
@@ -101,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="controller registry id (default: the installed one)")
     parser.add_argument("--lora", help="a GGUF LoRA adapter to load beside the controller "
                         "(default: the controller's own; 'none' for the base model alone)")
-    parser.add_argument("--k-demos", type=int, default=4)
+    parser.add_argument("--k-demos", type=int, default=None,
+                        help="demos in the prompt (default: 0 with the planning adapter, else 4)")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rank demos by word overlap instead of sentence embeddings")
-    parser.add_argument("--prior-weight", type=float, default=0.0,
+    parser.add_argument("--prior-weight", type=float, default=DEFAULT_PRIOR_WEIGHT,
                         help="logit bias from the retrieved demos' plans (0 = off)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--label", default="", help="a name for this configuration")
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
                                       args.prior_weight)
     result = evaluate(planner, examples, args.verbose)
-    result["config"] = {"data": str(args.data), "model": model_id, "k_demos": args.k_demos,
+    result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
                         "label": args.label, "prior_weight": args.prior_weight,
                         "threads": planner.controller.threads,

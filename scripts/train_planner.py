@@ -471,6 +471,7 @@ def compare_with_llama(model: nn.Module, gguf_path: Path, lora_path: Path,
     from core.llm import Controller
 
     controller = Controller(gguf_path, lora_path=lora_path, threads=torch.get_num_threads())
+    controller.set_adapter(True)  # the controller keeps it off outside planning
     model = model.float()
     correlations, agree, total = [], 0, 0
     with torch.no_grad():
@@ -508,8 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gguf", type=Path, default=DEFAULT_GGUF)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--samples", type=int, default=2400)
-    parser.add_argument("--held-out", type=int, default=150)
+    parser.add_argument("--samples", type=int, default=2600)
+    parser.add_argument("--held-out", type=int, default=100)
     parser.add_argument("--k-demos", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--alpha", type=float, default=16.0)

@@ -125,12 +125,9 @@ def workspace(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def controller(registry):
-    """The default controller GGUF, loaded once for the session."""
-    from core.llm import shared_controller
-
-    record = registry.controllers()[0]
-    return shared_controller(registry.resolve(record), threads=os.cpu_count())
+def controller(registry, pool):
+    """The default controller GGUF with its planning adapter, loaded as the Assistant loads it."""
+    return pool.get(registry.controllers()[0]).model
 
 
 @pytest.fixture(scope="session")

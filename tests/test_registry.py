@@ -96,3 +96,17 @@ def test_default_cache_registers_every_model_with_licence_and_checksum(registry)
                  "object-detection"):
         assert len(registry.candidates(task)) >= 2, task
     assert all(row["status"] == "ok" for row in registry.verify())
+
+
+def test_settings_come_from_environment_over_the_saved_file(tmp_path, monkeypatch):
+    from core.config import Settings
+
+    Settings(data_dir=str(tmp_path), threads=3, memory_budget_mb=1000).save()
+    monkeypatch.setenv("CONDUCTOR_THREADS", "1")
+    loaded = Settings.load(tmp_path)
+    assert loaded.threads == 1 and loaded.memory_budget_mb == 1000
+    monkeypatch.setenv("CONDUCTOR_THREADS", "many")
+    import pytest
+
+    with pytest.raises(ValueError, match="CONDUCTOR_THREADS"):
+        Settings.load(tmp_path)

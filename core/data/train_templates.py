@@ -265,7 +265,26 @@ CONVERSATION = (
     "Give me some advice on staying focused.", "Recommend a good book for the summer.",
     "What is the capital of Australia?", "Why is the sky blue?",
     "Can you suggest a name for my new puppy?", "I'm bored, entertain me.",
-    "How can I sleep better?",
+    "How can I sleep better?", "Tell me a riddle.", "Any tips for a job interview?",
+    "What's a good way to start running?", "Cheer me up, please.",
+    "What do you know about volcanoes?", "Give me a fun fact.",
+)
+CONVERSATION_TEMPLATES = (
+    "Tell me a joke about {t}.", "Tell me a fun fact about {t}.", "Let's chat about {t}.",
+    "Can we talk about {t}?", "What do you think about {t}?", "I'd love some advice on {t}.",
+    "Give me some tips on {t}.", "Tell me a story about {t}.", "Do you have an opinion on {t}?",
+)
+JOKE_TOPICS = ("computers", "cats", "cooking", "the weather", "football", "trains", "coffee",
+               "programmers", "the office", "space", "school", "music")
+FOREIGN = (
+    ("Das Wetter ist heute sehr schoen", "German"), ("Wo ist der Bahnhof", "German"),
+    ("Ich habe meinen Schluessel verloren", "German"), ("Je voudrais un cafe, s'il vous plait",
+                                                        "French"),
+    ("La reunion commence a dix heures", "French"), ("Merci beaucoup pour votre aide", "French"),
+    ("Donde esta la biblioteca", "Spanish"), ("Manana vamos a la playa", "Spanish"),
+    ("El tren sale a las nueve", "Spanish"), ("Buongiorno, come stai", "Italian"),
+    ("Il museo chiude alle sei", "Italian"), ("Eu gosto muito de musica", "Portuguese"),
+    ("Goedemorgen, hoe gaat het", "Dutch"),
 )
 
 STYLES = ("a watercolor painting", "a pencil sketch", "a cartoon", "an oil painting",
@@ -298,7 +317,8 @@ FILE_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Mark all the objects you can find in {f}.", "How many faces can you detect in {f}?",
         "Spot the bicycles in {f} and box them.", "Run object detection on {f}.",
         "Which objects are in {f}? Box them.", "Find and outline the people in {f} with boxes.",
-        "Detect every person and vehicle in {f}.",
+        "Detect every person and vehicle in {f}.", "Count the cars in {f}.",
+        "Count the people in {f} and mark them.", "Put bounding boxes on the animals in {f}.",
     ),
     "image-classification": (
         "What kind of animal is in {f}?", "Classify {f}.", "What category does {f} belong to?",
@@ -693,8 +713,15 @@ def _vqa_clause(rng: random.Random, task: str, name: str, named: bool) -> Clause
     shown = name if named else rng.choice(("this picture", "the attached image", "this photo")
                                           if task == "visual-question-answering" else
                                           ("this document", "the attached scan", "this page"))
-    form = rng.randrange(4)
-    if form == 0:
+    form = rng.randrange(6)
+    if form == 4:
+        arg = question
+        text = f"In {shown}, {question}"
+    elif form == 5:
+        arg = _cap(question)
+        text = f"{rng.choice(('Quick question about', 'Question about', 'Regarding'))} " \
+               f"{shown}: {arg}"
+    elif form == 0:
         text = f"Look at {shown}: {question}"
         arg = question
     elif form == 1:
@@ -743,11 +770,11 @@ _AUDIO_IN = {t for t in TASK_NAMES if get_task(t).inputs[0][1] == AUDIO}
 SINGLE_WEIGHTS: dict[str, float] = {
     "image-to-text": 10, "automatic-speech-recognition": 10, "text-to-speech": 10,
     "translation": 7, "summarization": 6, "token-classification": 5, "object-detection": 5,
-    "image-classification": 4, "text-classification": 5, "visual-question-answering": 3,
+    "image-classification": 4, "text-classification": 5, "visual-question-answering": 4,
     "document-question-answering": 2, "text-to-image": 3, "image-to-image": 2,
     "image-segmentation": 2, "depth-estimation": 2, "audio-classification": 2,
-    "audio-to-audio": 2, "zero-shot-classification": 2, "question-answering": 2,
-    "text-generation": 3, "conversational": 2, "text2text-generation": 2, "fill-mask": 1.5,
+    "audio-to-audio": 2, "zero-shot-classification": 3, "question-answering": 2,
+    "text-generation": 3, "conversational": 5, "text2text-generation": 2, "fill-mask": 1.5,
     "sentence-similarity": 2, "feature-extraction": 1,
 }
 
@@ -798,21 +825,38 @@ def _special_text_clause(rng: random.Random, task: str) -> Clause | None:
                 k=rng.choice(WRITING_KINDS), t=rng.choice(WRITING_TOPICS))
         return Clause(text, _node(task, {"text": text}))
     if task == "conversational":
-        if rng.random() < 0.5:
+        if rng.random() < 0.4:
             text = rng.choice(CONVERSATION)
         else:
-            text = rng.choice(("Let's chat about {t}.", "Can we talk about {t}?",
-                               "What do you think about {t}?")).format(t=rng.choice(CHAT_TOPICS))
+            text = rng.choice(CONVERSATION_TEMPLATES).format(
+                t=rng.choice(CHAT_TOPICS + JOKE_TOPICS))
         return Clause(text, _node(task, {"text": text}))
+    if task == "translation" and rng.random() < 0.25:  # foreign text into English
+        content, language = rng.choice(FOREIGN)
+        form = rng.randrange(4)
+        if form == 0:
+            text = f"Translate {_quote(rng, content)} into English."
+        elif form == 1:
+            text = f"What does {_quote(rng, content)} mean in English?"
+        elif form == 2:
+            text = f"This is {language}, please translate it to English: {content}"
+            return Clause(text.split(": ")[0] + ":", _node(task, {"text": content}), tail=content)
+        else:
+            text = f"Is {_quote(rng, content)} {language}? Translate it to English."
+        return Clause(text, _node(task, {"text": content}))
     if task == "zero-shot-classification":
         content = rng.choice(ZS_TEXTS)
         labels = rng.choice(LABEL_SETS)
         listed = ", ".join(labels[:-1]) + " or " + labels[-1]
-        form = rng.randrange(3)
+        form = rng.randrange(5)
         if form == 0:
             text = f"Classify {_quote(rng, content)} as {listed}."
         elif form == 1:
             text = f"Is {_quote(rng, content)} about {listed}?"
+        elif form == 3:
+            text = f"Which of these labels fits {_quote(rng, content)}: {', '.join(labels)}?"
+        elif form == 4:
+            text = f"Which topic ({', '.join(labels)}) does {_quote(rng, content)} belong to?"
         else:
             text = f"Put this message into one of these categories ({', '.join(labels)}):"
             return Clause(text, _node(task, {"text": content, "labels": ", ".join(labels)}),
@@ -1004,6 +1048,33 @@ def _text_phrase(rng: random.Random, task: str, target: str) -> str:
     return template.format(x=target, lang=_lang(rng))
 
 
+BOTH = (("image-classification", "object-detection"), ("image-to-text", "image-classification"),
+        ("image-to-text", "object-detection"),
+        ("automatic-speech-recognition", "audio-classification"))
+
+
+def parallel_then_each(rng: random.Random) -> Sample:
+    """Two tasks on one file, then the same follow-up on each result ("... and read both
+    results aloud")."""
+    files = _Files(rng)
+    a, b = rng.choice(BOTH)
+    kind = get_task(a).inputs[0][1]
+    name = files.image() if kind == IMAGE else files.audio()
+    key = "image" if kind == IMAGE else "audio"
+    after = _weighted(rng, (("text-to-speech", 3), ("translation", 1)))
+    one = _strip_end(rng.choice([t for t in FILE_TEMPLATES[a] if t.startswith(
+        ("Describe", "Caption", "Classify", "Detect", "Transcribe", "Find", "Identify"))]
+        or FILE_TEMPLATES[a]).format(f=name))
+    two = _lower_first(_strip_end(rng.choice(STEP_TEMPLATES[b]).format(it="it", lang="")))
+    tail = rng.choice(("read both results aloud", "read both answers out loud",
+                       "say both results out loud") if after == "text-to-speech" else
+                      (f"translate both results into {_lang(rng)}",))
+    request = f"{one}, {two} and {tail}."
+    nodes = [_node(a, {key: name}), _node(b, {key: name}),
+             _node(after, {"text": "<GENERATED>-0"}), _node(after, {"text": "<GENERATED>-1"})]
+    return Sample(_polish(request), [name], _finish(nodes), shape="dag")
+
+
 def same_task_two_files(rng: random.Random) -> Sample:
     files = _Files(rng)
     task = _weighted(rng, {"automatic-speech-recognition": 3, "image-to-text": 3,
@@ -1161,10 +1232,24 @@ def follow_up(rng: random.Random) -> Sample:
     return Sample(request, files, _finish(nodes), history=history, shape="followup")
 
 
+CHAT_OPENERS = ("Hi!", "Hello!", "Hey there.", "Good morning!", "Thanks!", "OK.", "Great.",
+                "Hi,", "Hello,", "Wow,", "Cool,")
+CHAT_BODIES = ("how are you?", "who are you?", "what can you do?", "what are you able to do?",
+               "thanks for your help.", "that was great.", "nice to meet you.",
+               "which tasks do you support?", "do you work without internet?",
+               "what's your name?", "that's all for today.", "have a nice day!")
+
+
 def chit_chat(rng: random.Random) -> Sample:
     files = [PREVIOUS] if rng.random() < 0.25 else []
     history = [rng.choice(EARLIER)] if files and rng.random() < 0.5 else []
-    return Sample(rng.choice(CHITCHAT), files, [], history=history, shape="chat")
+    if rng.random() < 0.5:
+        request = rng.choice(CHITCHAT)
+    else:
+        body = rng.choice(CHAT_BODIES)
+        opener = rng.choice(CHAT_OPENERS)
+        request = f"{opener} {body if opener.endswith(',') else _cap(body)}"
+    return Sample(request, files, [], history=history, shape="chat")
 
 
 def _polish(request: str) -> str:
@@ -1176,13 +1261,13 @@ def _polish(request: str) -> str:
 SHAPES: tuple[tuple[str, float], ...] = (
     ("single", 44), ("chain2", 16), ("chain3", 8), ("chain4", 2), ("implicit", 7),
     ("parallel", 4), ("two_files", 3), ("fan_out", 2), ("fan_in", 3), ("followup", 5),
-    ("chat", 6),
+    ("chat", 6), ("both", 1),
 )
 _BUILDERS: dict[str, Callable[[random.Random], Sample | None]] = {
     "single": single, "chain2": lambda r: chain(r, 2), "chain3": lambda r: chain(r, 3),
     "chain4": lambda r: chain(r, 4), "implicit": implicit_chain, "parallel": parallel,
     "two_files": same_task_two_files, "fan_out": fan_out, "fan_in": fan_in,
-    "followup": follow_up, "chat": chit_chat,
+    "followup": follow_up, "chat": chit_chat, "both": parallel_then_each,
 }
 
 
