@@ -228,6 +228,10 @@ class Planner:
         if k_demos is None:
             k_demos = 0 if controller.lora_path is not None else 4
         self.k_demos = k_demos
+        # Earlier turns reach the plan as files (previous-result.txt, files made before); their
+        # text in the prompt helps the base model, but the adapter was trained without it and
+        # drifts from the format when it is there.
+        self.history_in_prompt = controller.lora_path is None
         self.max_tasks = max_tasks
         self.max_text_tokens = max_text_tokens
         self.prior_weight = prior_weight
@@ -294,7 +298,7 @@ class Planner:
             messages.append({"role": "user", "content": _user_turn(demo.request, demo.files)})
             messages.append({"role": "assistant", "content": MARKER})
         context = ""
-        if history:
+        if history and self.history_in_prompt:
             lines = [f"Earlier request: {t.request}\nEarlier answer: {_clip(t.answer, 300)}"
                      for t in history[-2:]]
             context = "\n".join(lines) + "\n"
