@@ -132,6 +132,7 @@ def bench_planning(assistant, runs: int) -> dict[str, Any]:
     request = "Describe photo.jpg, then read the description aloud"
 
     def cold() -> float:
+        controller._prefix_states.clear()  # no saved prefix state either: truly cold
         controller.llama.reset()
         controller.llama.n_tokens = 0
         started = time.perf_counter()
@@ -157,7 +158,7 @@ def bench_experts(assistant, threads: int, runs: int) -> dict[str, Any]:
     registry = assistant.registry
     loads = {}
     for record in registry.all():
-        if record.runtime == "llama.cpp":
+        if record.runtime.startswith("llama.cpp"):  # the controller is measured above
             continue
         from core.model_pool import ModelPool
 

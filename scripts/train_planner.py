@@ -464,6 +464,19 @@ def export_gguf(model: nn.Module, path: Path, alpha: float, dtype: str = "f16") 
     return path.stat().st_size
 
 
+def load_adapter(model: nn.Module, path: Path) -> None:
+    """Read a GGUF adapter written by ``export_gguf`` back into a model wrapped by
+    ``add_lora`` (to re-check an adapter without training it again)."""
+    import gguf
+
+    tensors = {t.name: np.array(t.data) for t in gguf.GGUFReader(str(path)).tensors}
+    with torch.no_grad():
+        for index, name, module in lora_modules(model):
+            base = f"blk.{index}.{TARGETS[name]}.weight"
+            module.lora_a.copy_(torch.from_numpy(tensors[base + ".lora_a"].astype(np.float32)))
+            module.lora_b.copy_(torch.from_numpy(tensors[base + ".lora_b"].astype(np.float32)))
+
+
 def compare_with_llama(model: nn.Module, gguf_path: Path, lora_path: Path,
                        sequences: Sequence[Replayed]) -> dict[str, float]:
     """Logits of llama.cpp (Q4 base + GGUF adapter) against the float32 PyTorch model with the
@@ -525,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dump", type=Path, help="write the synthetic samples here (JSONL)")
+    parser.add_argument("--verify-only", action="store_true",
+                        help="check the adapter at --out against llama.cpp, without training")
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -550,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
 
     model = load_base(args.gguf)
     params = add_lora(model, args.rank, args.alpha)
+    if args.verify_only:
+        load_adapter(model, args.out)
+        check = compare_with_llama(model, args.gguf, args.out, held_out[:4])
+        print(f"llama.cpp + adapter vs PyTorch: {check}", flush=True)
+        return 0
     print(f"LoRA rank {args.rank}: {sum(p.numel() for p in params)} parameters", flush=True)
     if args.eval_before:
         base_scores = evaluate_decisions(model, held_out, prefix_len, end_tokens)
