@@ -102,3 +102,20 @@ def test_demo_retrieval_prefers_similar_requests_with_the_same_file_kinds():
     bank = DemoBank.load()
     chosen = bank.select("Please transcribe the recording interview.wav", ["interview.wav"], k=3)
     assert chosen[-1].plan[0].task == "automatic-speech-recognition"
+
+
+def test_chat_template_comes_from_gguf_metadata_else_the_family():
+    from core.llm import ChatMLTemplate, GemmaTemplate, JinjaTemplate, template_for
+
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    chatml = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+              "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    own = template_for({"tokenizer.chat_template": chatml, "tokenizer.ggml.bos_token_id": "1",
+                        "tokenizer.ggml.eos_token_id": "2"}, lambda i: {1: "<s>", 2: "</s>"}[i])
+    assert isinstance(own, JinjaTemplate)
+    assert own.render(messages).endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    gemma = template_for({"general.architecture": "gemma3"}, str)
+    assert isinstance(gemma, GemmaTemplate)
+    assert gemma.render(messages) == ("<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+                                      "<start_of_turn>model\n")
+    assert isinstance(template_for({"general.architecture": "llama"}, str), ChatMLTemplate)
