@@ -126,7 +126,7 @@ DEFAULT_MODELS = [
             license="gemma",
             source="repo:core/data/planner-lora.gguf",
             tags=["adapter", "lora", "planner", "gguf"],
-            quantization="f32",
+            quantization="f16",
             params={"base": "google/gemma-3-270m"},
         ),
         lambda dest: shutil.copyfile(PLANNER_LORA, dest),
