@@ -361,12 +361,6 @@ class Controller:
         tokens.extend(encoded[chosen][depth:])
         return chosen
 
-    def score_first_tokens(self, tokens: Sequence[int], options: Sequence[str]) -> list[float]:
-        """Logit of each option's first token after ``tokens`` (a cheap relative preference)."""
-        logits = self.logits_for(tokens)
-        encoded = self._encode_options(tuple(options))
-        return [float(logits[e[0]]) if e else float("-inf") for e in encoded]
-
     def _encode_options(self, options: tuple[str, ...]) -> list[list[int]]:
         if options not in self._trie_cache:
             if len(self._trie_cache) > 512:

@@ -31,7 +31,7 @@ import numpy as np
 from core.cancel import check
 from core.demos import Demo, DemoBank
 from core.llm import Controller
-from core.plan import TaskNode, dumps, validate
+from core.plan import TaskNode, validate
 from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces
 
 INSTRUCTIONS = (
@@ -418,7 +418,3 @@ def _user_turn(request: str, files: Sequence[str]) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def plan_text(result: PlanResult) -> str:
-    return dumps(result.plan)
