@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed and memory (benchmarks/results/)")
     bench.add_argument("--quick", action="store_true", help="fewer runs")
 
+    devices = sub.add_parser("devices", help="which runtimes can use a GPU here, and the setting")
+    devices.add_argument("--json", action="store_true")
+
     history = sub.add_parser("history", help="past runs")
     history.add_argument("--search", help="full-text search over requests and answers")
     history.add_argument("--run", help="show one run in full")
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "gui"):
         return _gui(args)
     handler = {"ask": cmd_ask, "plan": cmd_plan, "run": cmd_run, "models": cmd_models,
-               "history": cmd_history, "bench": cmd_bench}[args.command]
+               "history": cmd_history, "bench": cmd_bench, "devices": cmd_devices}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -165,7 +168,8 @@ class EventPrinter:
             if data["status"] == "done":
                 out = data["outputs"]
                 shown = out.get("audio") or out.get("image") or out.get("text", "")
-                print(f"   task {data['id']} done in {data['seconds']:.2f} s: "
+                where = f" on {data['device']}" if data.get("device") else ""
+                print(f"   task {data['id']} done in {data['seconds']:.2f} s{where}: "
                       f"{_short(str(shown))}", file=err, flush=True)
             else:
                 print(f"   task {data['id']} {data['status']}: {data['error']}", file=err,
@@ -450,6 +454,34 @@ def _print_run(run: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- bench
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """The device setting and, per runtime, what the installed build can use."""
+    from core.config import Settings
+    from core.devices import GPU_PROVIDERS, available, onnx_providers
+
+    settings = Settings.load()
+    found = available()
+    gpu_providers = [p for p in found["onnxruntime_providers"] if p in GPU_PROVIDERS]
+    report = {
+        "setting": settings.device,
+        "llama.cpp": "gpu" if found["llama.cpp_gpu_offload"] else "cpu (build without a GPU)",
+        "onnxruntime": ", ".join(gpu_providers) or "cpu (no GPU provider installed)",
+        "ctranslate2": (f"gpu ({found['ctranslate2_cuda_devices']} CUDA devices)"
+                        if found["ctranslate2_cuda_devices"] else "cpu (no CUDA device)"),
+        "onnx_session_providers": onnx_providers(settings.device),
+        "available": found,
+    }
+    if args.json:
+        _print_json(report)
+        return EXIT_OK
+    print(f"device setting: {settings.device}  (CONDUCTOR_DEVICE=auto|cpu|gpu, or the GUI's "
+          "Settings)")
+    for runtime in ("llama.cpp", "onnxruntime", "ctranslate2"):
+        print(f"{runtime:>12}: {report[runtime]}")
+    print(f"ONNX sessions get: {', '.join(report['onnx_session_providers'])}")
+    return EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

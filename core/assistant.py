@@ -80,9 +80,8 @@ class Assistant:
         self.store = Store(self.settings.data_path / "history.db")
         self.on_event = on_event
         budget = self.settings.memory_budget_mb * (1 << 20)
-        gpu = self.settings.device == "gpu"
-        self.pool = ModelPool(self.registry, budget, runner_options={
-            "llama.cpp": {"threads": self.settings.threads, "gpu": gpu}})
+        self.pool = ModelPool(self.registry, budget, device=self.settings.device,
+                              threads=self.settings.threads)
         self._controller = None
         self._controller_record: ModelRecord | None = None
         self._planner: Planner | None = None

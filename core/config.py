@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from core.devices import check_device
 from core.registry import default_cache_dir
 
 
@@ -30,7 +31,7 @@ class Settings:
     model_cache: str = ""
     controller: str = ""  # registry id of the controller GGUF; empty = the best installed
     threads: int = 0  # 0 = all cores
-    device: str = "cpu"  # "cpu" or "gpu"
+    device: str = "auto"  # "auto" (a GPU where a runtime can use one), "cpu" or "gpu"
     memory_budget_mb: int = 3072
     task_timeout_s: float = 300.0
     max_parallel_tasks: int = 2
@@ -71,6 +72,7 @@ class Settings:
         for key in ("threads", "memory_budget_mb", "max_parallel_tasks"):
             values[key] = int(values[key])
         values["task_timeout_s"] = float(values["task_timeout_s"])
+        values["device"] = check_device(str(values["device"]))
         if data_dir:
             values["data_dir"] = str(data_dir)
         return cls(**{k: v for k, v in values.items() if k in {f.name for f in fields(cls)}})

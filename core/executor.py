@@ -41,6 +41,7 @@ class TaskResult:
     error: str | None = None
     started: float | None = None
     ended: float | None = None
+    device: str | None = None  # "cpu" or "gpu": where the model ran
 
     @property
     def seconds(self) -> float | None:
@@ -51,7 +52,7 @@ class TaskResult:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "task": self.task, "model": self.model, "args": self.args,
                 "status": self.status, "outputs": self.outputs, "error": self.error,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "device": self.device}
 
 
 class Executor:
@@ -84,6 +85,7 @@ class Executor:
                 args["_request"] = request
                 record = by_id[node.id].record
                 outputs = self.pool.run(record, node.task, args, self.workspace)
+                result.device = self.pool.device_of(record.id)
                 result.outputs = self._checked_outputs(outputs)
                 result.status = DONE
             except TaskInputError as exc:

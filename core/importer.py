@@ -809,17 +809,20 @@ def sanity_image():
     return Image.fromarray(pixels)
 
 
-def load_onnx_model(folder: Path, onnx_class: str, threads: int | None = None) -> Any:
-    """An ``optimum.onnxruntime`` model from a folder of exported graphs, on the CPU."""
+def load_onnx_model(folder: Path, onnx_class: str, threads: int | None = None,
+                    device: str = "cpu") -> Any:
+    """An ``optimum.onnxruntime`` model from a folder of exported graphs, on the CPU or a GPU."""
     import onnxruntime as ort
     import optimum.onnxruntime as ort_models
+
+    from core.devices import onnx_providers
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # quantised graphs log harmless warnings otherwise
     if threads:
         options.intra_op_num_threads = threads
     cls = getattr(ort_models, onnx_class)
-    kwargs: dict[str, Any] = {"provider": "CPUExecutionProvider", "session_options": options}
+    kwargs: dict[str, Any] = {"provider": onnx_providers(device)[0], "session_options": options}
     if onnx_class in ("ORTModelForSeq2SeqLM", "ORTModelForSpeechSeq2Seq",
                       "ORTModelForVision2Seq", "ORTModelForPix2Struct"):
         merged = (folder / "decoder_model_merged.onnx").is_file()

@@ -28,16 +28,22 @@ class LoadedModel:
     model: Any
     load_seconds: float
     lock: threading.Lock
+    device: str = "cpu"  # where it runs: "cpu" or "gpu", as the runner reports it
 
 
 class ModelPool:
     """Loads models on first use and keeps them while they fit the budget."""
 
     def __init__(self, registry: Registry, memory_budget_bytes: int = 3 << 30,
-                 runner_options: dict[str, Any] | None = None) -> None:
+                 runner_options: dict[str, Any] | None = None, device: str = "auto",
+                 threads: int | None = None) -> None:
+        from core.devices import check_device
+
         self.registry = registry
         self.memory_budget_bytes = memory_budget_bytes
         self.runner_options = runner_options or {}
+        self.device = check_device(device)
+        self.threads = threads
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
         self._guard = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
@@ -54,12 +60,17 @@ class ModelPool:
             with self._guard:
                 if record.id in self._loaded:
                     return self._loaded[record.id]
-            runner = get_runner(record.runtime, **self.runner_options.get(record.runtime, {}))
+            common: dict[str, Any] = {"device": self.device}
+            if self.threads:
+                common["threads"] = self.threads
+            runner = get_runner(record.runtime,
+                                **{**common, **self.runner_options.get(record.runtime, {})})
             path: Path = self.registry.resolve(record)
             started = time.perf_counter()
             model = runner.load(record, path)
+            device_of = getattr(runner, "device_of", None)
             loaded = LoadedModel(record, runner, model, time.perf_counter() - started,
-                                 threading.Lock())
+                                 threading.Lock(), device_of(model) if device_of else "cpu")
             with self._guard:
                 self.loads += 1
                 self._loaded[record.id] = loaded
@@ -72,6 +83,11 @@ class ModelPool:
         loaded = self.get(record)
         with loaded.lock:
             return loaded.runner.run(loaded.model, task, args, workspace)
+
+    def device_of(self, model_id: str) -> str | None:
+        """Where a loaded model runs ("cpu" or "gpu"); None when it is not loaded."""
+        loaded = self._loaded.get(model_id)
+        return loaded.device if loaded else None
 
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._loaded

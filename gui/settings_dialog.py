@@ -33,13 +33,12 @@ AUTO_CONTROLLER = "Best installed (automatic)"
 
 
 def gpu_available() -> bool:
-    """True when the installed llama.cpp build can offload to a GPU."""
-    try:
-        import llama_cpp
+    """True when any installed runtime (llama.cpp, ONNX Runtime, CTranslate2) can use a GPU."""
+    from core.devices import GPU_PROVIDERS, available
 
-        return bool(llama_cpp.llama_supports_gpu_offload())
-    except Exception:  # no llama.cpp, or a build without the query: treat as CPU only
-        return False
+    found = available()
+    return bool(found["llama.cpp_gpu_offload"] or found["ctranslate2_cuda_devices"]
+                or set(GPU_PROVIDERS) & set(found["onnxruntime_providers"]))
 
 
 def save_settings(settings: Settings, home: Path) -> Path:
@@ -80,14 +79,16 @@ class SettingsDialog(QDialog):
         form.addRow("Threads", self.threads)
 
         self.device = QComboBox()
-        self.device.addItem("CPU", "cpu")
+        self.device.addItem("Automatic (GPU where available)", "auto")
+        self.device.addItem("CPU only", "cpu")
         self.device.addItem("GPU", "gpu")
         has_gpu = gpu_available() if gpu is None else gpu
         if not has_gpu:
-            item = self.device.model().item(1)
+            item = self.device.model().item(2)
             item.setEnabled(False)
-            self.device.setItemText(1, "GPU (not available on this computer)")
-        self.device.setCurrentIndex(1 if settings.device == "gpu" and has_gpu else 0)
+            self.device.setItemText(2, "GPU (not available on this computer)")
+        wanted = settings.device if settings.device != "gpu" or has_gpu else "auto"
+        self.device.setCurrentIndex(max(0, self.device.findData(wanted)))
         form.addRow("Device", self.device)
 
         self.memory = QSpinBox()

@@ -230,14 +230,15 @@ def test_settings_are_saved_between_runs(make_window, qtbot, settings):
     window = make_window()
 
     def edit(dialog) -> None:
-        assert dialog.device.count() == 2
+        assert dialog.device.count() == 3
+        dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
         dialog.threads.setValue(1)
         dialog.memory.setValue(2048)
         QTimer.singleShot(0, dialog.accept)
 
     window.open_settings(dialog_ready=edit)
     loaded = Settings.load(settings.data_path)
-    assert (loaded.threads, loaded.memory_budget_mb) == (1, 2048)
+    assert (loaded.threads, loaded.memory_budget_mb, loaded.device) == (1, 2048, "cpu")
     assert "1 threads" in window.config_text.text()
     assert window.settings.threads == 1
 

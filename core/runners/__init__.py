@@ -7,6 +7,7 @@ that family first runs.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from core.runners.base import DefaultModel, Runner
@@ -42,7 +43,9 @@ DEFAULT_SET_MODULES: tuple[str, ...] = (
     "core.runners.opencv_cascade",
 )
 
-_instances: dict[str, Runner] = {}
+_instances: dict[tuple, Runner] = {}
+# Settings every pool hands to every runner; a runner takes those its constructor names.
+COMMON_OPTIONS = ("device", "threads")
 
 
 class UnknownRuntimeError(KeyError):
@@ -51,13 +54,20 @@ class UnknownRuntimeError(KeyError):
 
 
 def get_runner(runtime: str, **kwargs: Any) -> Runner:
-    """The (shared) runner instance for a runtime name."""
-    if runtime not in _instances:
-        if runtime not in RUNTIME_MODULES:
-            raise UnknownRuntimeError(runtime)
-        module = importlib.import_module(RUNTIME_MODULES[runtime])
-        _instances[runtime] = module.RUNNER(**kwargs)
-    return _instances[runtime]
+    """The runner instance for a runtime name and options, shared by callers with equal options.
+
+    ``COMMON_OPTIONS`` (device, threads) go only to runners whose constructor takes them, so a
+    pool can hand them to every runtime; any other option must be one the runner takes.
+    """
+    if runtime not in RUNTIME_MODULES:
+        raise UnknownRuntimeError(runtime)
+    runner_class = importlib.import_module(RUNTIME_MODULES[runtime]).RUNNER
+    accepted = inspect.signature(runner_class).parameters
+    options = {k: v for k, v in kwargs.items() if k not in COMMON_OPTIONS or k in accepted}
+    key = (runtime, tuple(sorted(options.items())))
+    if key not in _instances:
+        _instances[key] = runner_class(**options)
+    return _instances[key]
 
 
 def default_models() -> list[DefaultModel]:

@@ -35,20 +35,24 @@ class LlamaTextRunner:
 
     runtime = RUNTIME
 
-    def __init__(self, threads: int | None = None, gpu: bool = False,
+    def __init__(self, threads: int | None = None, device: str = "auto",
                  max_tokens: int = 160) -> None:
         self.threads = threads or os.cpu_count() or 2
-        self.gpu = gpu
+        self.device = device
         self.max_tokens = max_tokens
 
     def load(self, record: ModelRecord, model_path: Path) -> Any:
+        from core.devices import llama_offload
         from core.llm import shared_controller
 
         lora = record.params.get("lora_path")
-        options: dict[str, Any] = {"threads": self.threads, "gpu": self.gpu}
+        options: dict[str, Any] = {"threads": self.threads, "gpu": llama_offload(self.device)}
         if lora and (model_path.parent / lora).is_file():  # an older cache may lack it
             options["lora_path"] = str(model_path.parent / lora)
         return shared_controller(model_path, **options)
+
+    def device_of(self, model: Any) -> str:
+        return model.device
 
     def run(self, model: Any, task: str, args: dict[str, Any], workspace: Workspace) -> dict:
         if task not in PROMPTS:

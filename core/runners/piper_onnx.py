@@ -123,8 +123,13 @@ class PiperOnnxRunner:
 
     runtime = RUNTIME
 
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
     def load(self, record: ModelRecord, model_path: Path) -> PiperVoice:
         import onnxruntime
+
+        from core.devices import onnx_providers
 
         onnx_file, config_file = _voice_files(Path(model_path))
         config = json.loads(config_file.read_text(encoding="utf-8"))
@@ -133,7 +138,7 @@ class PiperOnnxRunner:
         options.intra_op_num_threads = os.cpu_count() or 1
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
-            str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"]
+            str(onnx_file), sess_options=options, providers=onnx_providers(self.device)
         )
         inference = {**config.get("inference", {}), **record.params.get("inference", {})}
         return PiperVoice(
@@ -146,6 +151,11 @@ class PiperOnnxRunner:
             length_scale=float(inference.get("length_scale", 1.0)),
             noise_w=float(inference.get("noise_w", 0.8)),
         )
+
+    def device_of(self, model: PiperVoice) -> str:
+        from core.devices import session_device
+
+        return session_device(model.session)
 
     def run(self, model: PiperVoice, task: str, args: dict[str, Any],
             workspace: Workspace) -> dict:

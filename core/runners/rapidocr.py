@@ -30,18 +30,33 @@ class RapidOCRRunner:
 
     runtime = RUNTIME
 
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
     def load(self, record: ModelRecord, model_path: Path) -> Any:
         from rapidocr_onnxruntime import RapidOCR
+
+        from core.devices import onnx_providers
 
         folder = Path(model_path)
         for name in (DET_FILE, REC_FILE, CLS_FILE):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{name} missing from {folder}; reinstall the model")
         threads = os.cpu_count() or 1
+        first = onnx_providers(self.device)[0]  # RapidOCR takes CUDA and DirectML switches
+        gpu = {f"{part}_use_{name}": True for part in ("det", "cls", "rec")
+               for name, provider in (("cuda", "CUDAExecutionProvider"),
+                                      ("dml", "DmlExecutionProvider")) if first == provider}
         return RapidOCR(det_model_path=str(folder / DET_FILE),
                         rec_model_path=str(folder / REC_FILE),
                         cls_model_path=str(folder / CLS_FILE),
-                        intra_op_num_threads=threads, inter_op_num_threads=1)
+                        intra_op_num_threads=threads, inter_op_num_threads=1, **gpu)
+
+    def device_of(self, model: Any) -> str:
+        from core.devices import session_device
+
+        session = getattr(getattr(model.text_det, "infer", None), "session", None)
+        return session_device(session) if session is not None else "cpu"
 
     def run(self, model: Any, task: str, args: dict[str, Any], workspace: Workspace) -> dict:
         import numpy as np

@@ -52,10 +52,13 @@ class Embedder:
         self.dimensions = int(session.get_outputs()[0].shape[-1])
 
     @classmethod
-    def from_dir(cls, path: Path | str, threads: int | None = None) -> Embedder:
+    def from_dir(cls, path: Path | str, threads: int | None = None,
+                 device: str = "auto") -> Embedder:
         """Load ``model_int8.onnx`` (else the first ``*.onnx``) and ``tokenizer.json``."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
+
+        from core.devices import onnx_providers
 
         folder = Path(path)
         model_file = folder / MODEL_FILE
@@ -70,7 +73,7 @@ class Embedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # quantised graphs log harmless warnings otherwise
         session = ort.InferenceSession(str(model_file), options,
-                                       providers=["CPUExecutionProvider"])
+                                       providers=onnx_providers(device))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         # tokenizer.json ships with fixed 128-token padding; pad per batch instead (faster) and
         # truncate at the length the model was trained with.
@@ -117,8 +120,16 @@ class SentenceEmbeddingRunner:
 
     runtime = RUNTIME
 
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
     def load(self, record: ModelRecord, model_path: Path) -> Embedder:
-        return Embedder.from_dir(model_path)
+        return Embedder.from_dir(model_path, device=self.device)
+
+    def device_of(self, model: Embedder) -> str:
+        from core.devices import session_device
+
+        return session_device(model.session)
 
     def run(self, model: Embedder, task: str, args: dict[str, Any],
             workspace: Workspace) -> dict:

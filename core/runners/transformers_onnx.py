@@ -69,7 +69,7 @@ class LoadedPipeline:
         if name not in self.pipelines:
             from optimum.onnxruntime import pipeline
 
-            self.pipelines[name] = pipeline(name, model=self.model, device="cpu",
+            self.pipelines[name] = pipeline(name, model=self.model, device=self.model.device,
                                             **self.components)
         return self.pipelines[name]
 
@@ -87,9 +87,9 @@ class TransformersOnnxRunner:
 
     runtime = RUNTIME
 
-    def __init__(self, threads: int | None = None, gpu: bool = False) -> None:
+    def __init__(self, threads: int | None = None, device: str = "auto") -> None:
         self.threads = threads
-        self.gpu = gpu  # CPU only for now: onnxruntime-gpu is not part of the stack
+        self.device = device
 
     def load(self, record: ModelRecord, model_path: Path) -> LoadedPipeline:
         from core.importer import load_onnx_model
@@ -102,12 +102,15 @@ class TransformersOnnxRunner:
             raise TaskInputError(f"{record.id}: registry row lacks params.onnx_class or "
                                  "params.pipeline_task; re-import the model")
         model_path = Path(model_path)
-        model = load_onnx_model(model_path, onnx_class, self.threads)
+        model = load_onnx_model(model_path, onnx_class, self.threads, self.device)
         loaded = LoadedPipeline(model, load_components(model_path), pipeline_task,
                                 str(params.get("model_type", "")), record.all_tasks(),
                                 dict(params))
         loaded.pipeline_for(pipeline_task)  # build it now: load errors belong to load()
         return loaded
+
+    def device_of(self, model: LoadedPipeline) -> str:
+        return "cpu" if str(model.model.device) == "cpu" else "gpu"
 
     def run(self, model: LoadedPipeline, task: str, args: dict[str, Any],
             workspace: Workspace) -> dict:

@@ -30,6 +30,7 @@ class LoadedWhisper:
     model: Any
     language: str
     beam_size: int
+    device: str = "cpu"
 
 
 class FasterWhisperRunner:
@@ -37,19 +38,29 @@ class FasterWhisperRunner:
 
     runtime = RUNTIME
 
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
     def load(self, record: ModelRecord, model_path: Path) -> LoadedWhisper:
         from faster_whisper import WhisperModel
 
+        from core.devices import ctranslate2_compute_type, ctranslate2_device
+
         params = record.params
+        device = ctranslate2_device(self.device)
         model = WhisperModel(
             str(model_path),
-            device="cpu",
-            compute_type=params.get("compute_type", "int8"),
+            device=device,
+            compute_type=ctranslate2_compute_type(params.get("compute_type", "int8"), device),
             cpu_threads=os.cpu_count() or 1,
             local_files_only=True,
         )
         return LoadedWhisper(model, params.get("language", "en"),
-                             int(params.get("beam_size", DEFAULT_BEAM_SIZE)))
+                             int(params.get("beam_size", DEFAULT_BEAM_SIZE)),
+                             "gpu" if device == "cuda" else "cpu")
+
+    def device_of(self, model: LoadedWhisper) -> str:
+        return model.device
 
     def run(self, model: LoadedWhisper, task: str, args: dict[str, Any],
             workspace: Workspace) -> dict:
