@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.textclip import clip
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -30,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--file", "-f", action="append", default=[], help="attach a file")
     ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ask.add_argument("--conversation", help="continue a conversation (id from `history`)")
+    ask.add_argument("--controller", "-m", metavar="ID",
+                     help="controller LLM for this run (registry id; default: the setting)")
 
     plan = sub.add_parser("plan", help="planning only: print the task graph")
     plan.add_argument("request", nargs="?")
@@ -38,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print plan details as JSON")
     plan.add_argument("--batch", type=Path,
                       help="JSONL of {request, files}; prints one JSON plan per line")
+    plan.add_argument("--controller", "-m", metavar="ID",
+                      help="controller LLM for this run (registry id; default: the setting)")
 
     run = sub.add_parser("run", help="run one expert model on one input, no LLM")
     run.add_argument("task")
@@ -170,7 +176,7 @@ class EventPrinter:
                 shown = out.get("audio") or out.get("image") or out.get("text", "")
                 where = f" on {data['device']}" if data.get("device") else ""
                 print(f"   task {data['id']} done in {data['seconds']:.2f} s{where}: "
-                      f"{_short(str(shown))}", file=err, flush=True)
+                      f"{clip(shown, 100)}", file=err, flush=True)
             else:
                 print(f"   task {data['id']} {data['status']}: {data['error']}", file=err,
                       flush=True)
@@ -185,15 +191,21 @@ class EventPrinter:
                 print(f"   file: {path}", file=err)
 
 
-def _short(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _assistant(controller: str | None = None):
+    """An Assistant with the saved settings, the controller overridden for this run if given."""
+    from core import Assistant
+    from core.config import Settings
+
+    settings = Settings.load()
+    if controller:
+        settings.controller = controller
+    return Assistant(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from core import Assistant
-
-    assistant = Assistant()
+    assistant = _assistant(args.controller)
     result = assistant.ask(args.request, files=args.file, conversation_id=args.conversation,
                            on_event=EventPrinter(stream_answer=not args.json))
     if args.json:
@@ -205,9 +217,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from core import Assistant
-
-    assistant = Assistant()
+    assistant = _assistant(args.controller)
     if args.batch:
         with open(args.batch, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
@@ -440,7 +450,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row['id']}  {row['started_at'][:19]}  {row['status']:11} "
-                  f"{_short(row['request'], 70)}")
+                  f"{clip(row['request'], 70)}")
     return EXIT_OK
 
 

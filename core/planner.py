@@ -33,6 +33,7 @@ from core.demos import Demo, DemoBank
 from core.llm import Controller
 from core.plan import TaskNode, validate
 from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces
+from core.textclip import clip
 
 INSTRUCTIONS = (
     "You are the task planner of an offline assistant. Turn the user's request into a JSON list "
@@ -46,9 +47,12 @@ MARKER = "\u2063PLAN\u2063"
 # Text arguments that are not copied from the request (labels are often rephrased there);
 # every other text argument is a span of the request, or a reference.
 FREE_TEXT_KEYS = frozenset({"labels"})
-# Logit bias from the retrieved demos' plans (see DemoPrior); 3 measured best of {0, 3} on the
-# dev set with the planning adapter (README, "Planning quality").
-DEFAULT_PRIOR_WEIGHT = 3.0  # stands for a demo's plan while rendering the chat template
+# Logit bias from the retrieved demos' plans (see DemoPrior). It stands in for demos in the
+# prompt, which the base model needs; the planning adapter has learned the format, and the bias
+# then only pulls it towards neighbours' plans: measured on the dev set with the adapter, weight 0
+# gave node F1 1.000 against 0.982 at 3, and TaskBench was level (README, "Planning quality").
+DEFAULT_PRIOR_WEIGHT = 3.0  # without the adapter
+ADAPTER_PRIOR_WEIGHT = 0.0  # with it
 
 
 def catalogue_text() -> str:
@@ -126,11 +130,19 @@ class _Live(_Policy):
 
 
 class _Replay(_Policy):
-    """Follows a known plan, so demo turns are tokenised exactly as live decoding would be."""
+    """Follows a known plan, so demo turns are tokenised exactly as live decoding would be.
 
-    def __init__(self, controller: Controller, plan: Sequence[TaskNode]) -> None:
+    Given the request, a copied text argument is written as the request's own tokens from an
+    allowed start (what ``copy_span`` produces live), not as the text tokenised afresh.
+    """
+
+    def __init__(self, controller: Controller, plan: Sequence[TaskNode], request: str = "",
+                 max_text_tokens: int = 96) -> None:
         self.controller = controller
         self.plan = plan
+        self.request_tokens = controller.tokenize(" " + request) if request else []
+        self.starts = span_starts([controller.token_text(t) for t in self.request_tokens])
+        self.max_text_tokens = max_text_tokens
 
     def _answer(self, what: tuple) -> str:
         kind = what[0]
@@ -151,9 +163,28 @@ class _Replay(_Policy):
 
     def free_text(self, tokens, what):
         text = self._answer(what)
+        if what[2] not in FREE_TEXT_KEYS:
+            span = self._span(text)
+            if span is not None:
+                tokens.extend(span)
+                return text
         spaced = "" if what[2] in FREE_TEXT_KEYS else " "  # copied spans start at a word
         tokens.extend(self.controller.tokenize(spaced + _escape(text)))
         return text
+
+    def _span(self, text: str) -> list[int] | None:
+        """The request tokens, from an allowed start, that spell ``text`` (None if none do)."""
+        source = self.request_tokens
+        wanted = text.strip()
+        for start in self.starts:
+            for end in range(start + 1, min(len(source), start + self.max_text_tokens) + 1):
+                piece = self.controller.llama.detokenize(source[start:end]).decode(
+                    "utf-8", errors="replace").strip()
+                if piece == wanted:
+                    return list(source[start:end])
+                if len(piece) > len(wanted) + 4:
+                    break
+        return None
 
     def prefers_reference(self, tokens, refs, what):
         return self._answer(what) in [r[:-1] for r in refs]
@@ -220,7 +251,7 @@ class Planner:
                  k_demos: int | None = None,
                  max_tasks: int = 6, max_text_tokens: int = 96,
                  available_tasks: Sequence[str] | None = None,
-                 prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> None:
+                 prior_weight: float | None = None) -> None:
         self.controller = controller
         self.demos = demos or DemoBank.load()
         # A controller with the planning adapter learned the format without examples in the
@@ -234,6 +265,9 @@ class Planner:
         self.history_in_prompt = controller.lora_path is None
         self.max_tasks = max_tasks
         self.max_text_tokens = max_text_tokens
+        if prior_weight is None:
+            prior_weight = (ADAPTER_PRIOR_WEIGHT if controller.lora_path is not None
+                            else DEFAULT_PRIOR_WEIGHT)
         self.prior_weight = prior_weight
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
@@ -285,7 +319,8 @@ class Planner:
                  if d.request != request][-self.k_demos:] if self.k_demos else []
         prompt = self._prompt(request, files, demos, history)
         target: list[int] = []
-        self._decode(target, files, _Replay(self.controller, list(plan)))
+        self._decode(target, files, _Replay(self.controller, list(plan), request,
+                                            self.max_text_tokens))
         return prompt, target
 
     # -- prompt
@@ -299,7 +334,7 @@ class Planner:
             messages.append({"role": "assistant", "content": MARKER})
         context = ""
         if history and self.history_in_prompt:
-            lines = [f"Earlier request: {t.request}\nEarlier answer: {_clip(t.answer, 300)}"
+            lines = [f"Earlier request: {t.request}\nEarlier answer: {clip(t.answer, 300)}"
                      for t in history[-2:]]
             context = "\n".join(lines) + "\n"
         messages.append({"role": "user", "content": context + _user_turn(request, files)})
@@ -333,7 +368,8 @@ class Planner:
         key = id(demo)
         if key not in self._demo_tokens:
             tokens: list[int] = []
-            self._decode(tokens, list(demo.files), _Replay(self.controller, demo.plan))
+            self._decode(tokens, list(demo.files),
+                         _Replay(self.controller, demo.plan, demo.request, self.max_text_tokens))
             self._demo_tokens[key] = tokens
         return self._demo_tokens[key]
 
@@ -416,5 +452,3 @@ def _user_turn(request: str, files: Sequence[str]) -> str:
     return f"Request: {request}\nFiles: {', '.join(files) if files else 'none'}"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

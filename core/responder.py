@@ -15,6 +15,7 @@ from typing import Any
 from core.executor import DONE, TaskResult, output_text
 from core.llm import Controller
 from core.planner import Turn
+from core.textclip import clip
 
 PREAMBLE = ("Conductor is an offline assistant. It runs local models and reports their results "
             "truthfully.\n")
@@ -54,7 +55,7 @@ def results_section(results: Sequence[TaskResult]) -> str:
         if r.status == DONE:
             text = output_text(r.outputs)
             files = [r.outputs[k] for k in ("image", "audio") if r.outputs.get(k)]
-            detail = f': "{_clip(text, 400)}"' if text else ""
+            detail = f': "{clip(text, 400)}"' if text else ""
             if files:
                 detail += f" (file: {', '.join(files)})"
             lines.append(f"{head} ({r.seconds:.1f} s){detail}")
@@ -77,7 +78,7 @@ def brief(results: Sequence[TaskResult]) -> str:
     for r in results:
         if r.status == DONE:
             made = files_made([r])
-            text = _clip(output_text(r.outputs), 300)
+            text = clip(output_text(r.outputs), 300)
             detail = "; ".join(x for x in (text, f"made {', '.join(made)}" if made else "") if x)
         else:
             detail = f"{r.status}: {r.error}"
@@ -111,9 +112,9 @@ class Responder:
                   stream: Callable[[str], None]) -> str:
         shots = "".join(f"\nRequest: {q}\nResults: {r}\nAnswer: {a}\n" for q, r, a in EXAMPLES)
         earlier = "".join(f"\nRequest: {t.request}\nResults: earlier turn\nAnswer: "
-                          f"{_clip(t.answer.splitlines()[0] if t.answer else '', 200)}\n"
+                          f"{clip(t.answer.splitlines()[0] if t.answer else '', 200)}\n"
                           for t in history[-2:])
-        prompt = (f"{PREAMBLE}{shots}{earlier}\nRequest: {_clip(request, 500)}\n"
+        prompt = (f"{PREAMBLE}{shots}{earlier}\nRequest: {clip(request, 500)}\n"
                   f"Results: {brief(results)}\nAnswer:")
         return self.controller.complete(prompt, self.max_tokens, stop=("\n",), on_text=stream)
 
@@ -123,12 +124,9 @@ class Responder:
                      "from the task results."}]
         for turn in history[-2:]:
             messages.append({"role": "user", "content": turn.request})
-            messages.append({"role": "assistant", "content": _clip(turn.answer, 300)})
+            messages.append({"role": "assistant", "content": clip(turn.answer, 300)})
         messages.append({"role": "user", "content": f"{request}\n\nTask results: "
                                                     f"{brief(results)}"})
         return self.controller.chat(messages, max_tokens=self.max_tokens, on_text=stream)
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -89,14 +89,19 @@ class Selector:
         lines = "\n".join(
             f'- "{c.id}": {c.description} ({c.size_bytes / 1e6:.0f} MB; '
             f"tags: {', '.join(c.tags[:6])})" for c in candidates)
+        # The candidates come first: for a task they are the same from run to run, so their
+        # evaluated state is saved and later selections evaluate only the request part.
+        fixed = (f"Choose the best model for the task {node.task}.\nModels:\n{lines}\n")
         prompt = (
-            f"Choose the best model for the task {node.task} in this request.\n"
-            f"Request: {request}\nTask arguments: {node.args}\nModels:\n{lines}\n"
+            f"{fixed}Request: {request}\nTask arguments: {node.args}\n"
             'Answer as JSON: {"id": model id, "reason": why, in one sentence}.'
         )
         controller = self.controller
         with controller.lock:
             tokens = controller.prompt_tokens([{"role": "user", "content": prompt}])
+            fixed_length = _fixed_length(controller, tokens, fixed)
+            if fixed_length:
+                controller.remember_prefix(tokens[:fixed_length])
             tokens.extend(controller.tokenize('{"id": "'))
             index = controller.choose(tokens, [c.id + '"' for c in candidates])
             tokens.extend(controller.tokenize(', "reason": "'))
@@ -111,6 +116,17 @@ class Selector:
                                         min_tokens=6)
         reason = controller.llama.detokenize(span).decode("utf-8", errors="replace").strip()
         return index, _first_clause(reason) or candidates[index].description
+
+
+def _fixed_length(controller: Controller, tokens: list[int], fixed: str) -> int:
+    """How many leading prompt tokens render no further than the end of ``fixed`` (one token
+    short, so a token merged across the boundary is never part of the saved prefix)."""
+    rendered = ""
+    for count, token in enumerate(tokens):
+        rendered += controller.token_text(token)
+        if rendered.endswith(fixed) or fixed in rendered:
+            return max(0, count)
+    return 0
 
 
 def _first_clause(text: str) -> str:

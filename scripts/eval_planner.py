@@ -21,14 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.plan_metrics import Scores, read_examples  # noqa: E402
-from core.planner import DEFAULT_PRIOR_WEIGHT  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
-                  prior_weight: float = DEFAULT_PRIOR_WEIGHT):
+                  prior_weight: float | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.llm import shared_controller
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="demos in the prompt (default: 0 with the planning adapter, else 4)")
     parser.add_argument("--no-embeddings", action="store_true",
                         help="rank demos by word overlap instead of sentence embeddings")
-    parser.add_argument("--prior-weight", type=float, default=DEFAULT_PRIOR_WEIGHT,
+    parser.add_argument("--prior-weight", type=float, default=None,
                         help="logit bias from the retrieved demos' plans (0 = off)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--label", default="", help="a name for this configuration")
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
-                        "label": args.label, "prior_weight": args.prior_weight,
+                        "label": args.label, "prior_weight": planner.prior_weight,
                         "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}
     print_table(f"{args.data.name} with {model_id} {args.label}".strip(), result)

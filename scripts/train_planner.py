@@ -53,7 +53,7 @@ from torch import nn  # noqa: E402
 
 from core.data.train_templates import Sample, generate  # noqa: E402
 from core.plan import TaskNode, parse  # noqa: E402
-from core.planner import FREE_TEXT_KEYS, Planner, Turn, _Replay, span_starts  # noqa: E402
+from core.planner import FREE_TEXT_KEYS, Planner, Turn, _Replay  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GGUF = ROOT / "model_cache" / "llm" / "gemma-3-270m-Q4_K_M.gguf"
@@ -104,10 +104,7 @@ class _Recorder(_Replay):
 
     def __init__(self, controller: Any, plan: Sequence[TaskNode], request: str,
                  max_text_tokens: int) -> None:
-        super().__init__(controller, plan)
-        self.request_tokens = controller.tokenize(" " + request)
-        self.starts = span_starts([controller.token_text(t) for t in self.request_tokens])
-        self.max_text_tokens = max_text_tokens
+        super().__init__(controller, plan, request, max_text_tokens)
         self.decisions: list[Decision] = []
         self.exact = True
         self._quote = controller.tokenize('"')
@@ -170,20 +167,6 @@ class _Recorder(_Replay):
             positions = [p + 1 for p in positions if p < len(source) and source[p] == token]
         tokens.extend(span)
         return text
-
-    def _span(self, text: str) -> list[int] | None:
-        """The request tokens, from an allowed start, that spell ``text``."""
-        source = self.request_tokens
-        wanted = text.strip()
-        for start in self.starts:
-            for end in range(start + 1, min(len(source), start + self.max_text_tokens + 1) + 1):
-                piece = self.controller.llama.detokenize(source[start:end]).decode(
-                    "utf-8", errors="replace").strip()
-                if piece == wanted:
-                    return list(source[start:end])
-                if len(piece) > len(wanted) + 4:
-                    break
-        return None
 
 
 def _option_value(option: str, what: tuple) -> str:
@@ -553,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
         args.dump.write_text("".join(json.dumps(s.to_json()) + "\n" for s in samples))
     controller = Controller(args.gguf, threads=args.threads)
     planner = Planner(controller, DemoBank.load(), k_demos=args.k_demos)
+    # Live planning with the adapter passes earlier turns as files, not as prompt text; train on
+    # the very prompts it will see.
+    planner.history_in_prompt = False
     sequences, dropped = build_sequences(planner, samples)
     held_out, train_set = sequences[:args.held_out], sequences[args.held_out:]
     end_tokens = torch.tensor(controller.tokens_starting_with('"'))

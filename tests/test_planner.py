@@ -43,15 +43,29 @@ def test_greeting_needs_no_task(planner):
 
 
 def test_demos_replay_to_their_own_plans(planner):
-    """The decoder, driven by a known plan, must reproduce it (so demos teach real sequences)."""
+    """The decoder, driven by a known plan, must reproduce it (so demos teach real sequences),
+    and copied text is written as the request's own tokens, as live copying writes it."""
+    copied = 0
     for demo in planner.demos.demos:
         tokens: list[int] = []
-        nodes = planner._decode(tokens, list(demo.files), _Replay(planner.controller, demo.plan))
+        replay = _Replay(planner.controller, demo.plan, demo.request)
+        nodes = planner._decode(tokens, list(demo.files), replay)
+        for node in demo.plan:
+            for key, value in node.args.items():
+                span = replay._span(value) if key != "labels" else None
+                if span and not value.startswith("<GENERATED>") and value not in demo.files:
+                    assert _contains(tokens, span), (demo.request, value)
+                    copied += 1
         assert [n.to_json() for n in nodes] == [n.to_json() for n in demo.plan], demo.request
         text = planner.controller.llama.detokenize(tokens).decode()
         decoded = [{**n.to_json(), "args": {k: v.strip() for k, v in n.args.items()}}
                    for n in parse(text)]
         assert decoded == [n.to_json() for n in demo.plan]
+    assert copied >= 20  # the bank has many demos with text copied from the request
+
+
+def _contains(tokens: list[int], part: list[int]) -> bool:
+    return any(tokens[i:i + len(part)] == part for i in range(len(tokens) - len(part) + 1))
 
 
 WORDS = ("photo report song meeting cat translate read aloud summary invoice voice people city "

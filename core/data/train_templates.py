@@ -1329,6 +1329,48 @@ def decorate(rng: random.Random, sample: Sample) -> Sample:
     return Sample(request, sample.files, sample.plan, sample.history, sample.shape)
 
 
+# Long, indirect requests ("I've got this audio file named 'x.wav' and I'm having trouble making
+# out the words. Could you assist me in ...?"): people write like this, and the adapter first
+# trained on short imperatives added steps to them. A sentence about the attached file, an
+# indirect ask around the request, a closing remark.
+FILE_STORIES = {
+    IMAGE: ("I've got an image named '{f}'.", "I have a picture called {f} that I took last week.",
+            "There's a photo on my desktop, '{f}', that I keep coming back to.",
+            "I've been going through some old images and found one titled '{f}'.",
+            "I recently snapped a picture with my phone and saved it as {f}."),
+    AUDIO: ("I've got this audio file named '{f}'.", "I recorded something and saved it as {f}.",
+            "A friend sent me a recording, '{f}', yesterday.",
+            "I have this sound recording in the file named '{f}'."),
+    TEXT: ("I've got a text file called '{f}'.", "My colleague wrote up {f} for me.",
+           "There's a document named '{f}' that I need to deal with."),
+}
+STORY_OPENERS = ("I'm working on a project and need a hand.", "You know, I have a small problem.",
+                 "I'm trying to get organised this week.", "Hey there!",
+                 "I've been meaning to ask you something.", "So, here's my situation.")
+INDIRECT_ASKS = ("Could you help me {r}?", "Can you assist me? I'd like to {r}.",
+                 "I was wondering if you could {r}.", "Would you mind helping me {r}?",
+                 "Could you possibly {r} for me?", "I'd love it if you could {r}.")
+CLOSERS = ("", "", " Thanks!", " Thanks in advance.", " I'd really appreciate it.",
+           " That would help me a lot.")
+
+
+def narrate(rng: random.Random, sample: Sample) -> Sample:
+    """The same request told the long way: a sentence about a file, an indirect ask, a closer.
+
+    A request with a tail (text after a colon) keeps the tail at its end, so the span the plan
+    copies stays where the decoder can reach it."""
+    request = _strip_end(sample.request)
+    story = [name for name in sample.files if name != PREVIOUS]
+    lead = (rng.choice(FILE_STORIES[kind_of_file(story[0])]).format(f=story[0])
+            if story and rng.random() < 0.8 else rng.choice(STORY_OPENERS))
+    if ":" in request:
+        text = f"{lead} {_cap(request)}"
+    else:
+        text = f"{lead} {rng.choice(INDIRECT_ASKS).format(r=_lower_first(request))}"
+        text += rng.choice(CLOSERS)
+    return Sample(_polish(text), sample.files, sample.plan, sample.history, sample.shape)
+
+
 def generate(count: int, seed: int = 0) -> list[Sample]:
     """``count`` valid samples, deterministic for a seed, with ``previous-result.txt`` attached
     but unused in some (every later turn of a conversation carries it)."""
@@ -1336,9 +1378,13 @@ def generate(count: int, seed: int = 0) -> list[Sample]:
     samples: list[Sample] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for sample in _stream(rng):
-        if sample.plan and rng.random() < 0.3:
+        roll = rng.random()
+        if sample.plan and roll < 0.25:
             decorated = decorate(rng, sample)
             sample = decorated if check(decorated) else sample
+        elif sample.plan and roll < 0.5 and sample.shape != "followup":
+            narrated = narrate(rng, sample)
+            sample = narrated if check(narrated) else sample
         key = (sample.request, tuple(sample.files))
         if key in seen or not check(sample):
             continue
