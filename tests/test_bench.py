@@ -41,5 +41,6 @@ def test_expert_section_measures_loads_devices_reuse_and_overlap(shared_assistan
               "end_to_end": {"stages_s": {"wall_s": {"median": 4.0}}, "peak_rss_mb": 1000},
               "startup": {"help_s": {"median": 0.05}}}
     table = bench.markdown(report)
+    assert 50 < bench.peak_mb() < 24 * 1024  # this process's own peak, in MB
     assert "| device the models ran on (setting) | cpu | auto |" in table
     assert "two at a time / one at a time" in table and "0 reloads" in table
