@@ -10,6 +10,13 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+def heard(text: str, expected: set[str], misses: int = 1) -> bool:
+    """All but ``misses`` of the expected words are in a transcript. Piper samples its voice
+    noise afresh on every call, so tiny Whisper now and then mishears one word of the same
+    sentence ("quit" for "quick"); two misses fail."""
+    return len(expected - words(text)) <= misses
+
+
 def text_image(path: Path, text: str, size: tuple[int, int] = (900, 160)) -> Path:
     """A white picture with large black text, for OCR."""
     from PIL import Image, ImageDraw, ImageFont

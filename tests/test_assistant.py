@@ -13,7 +13,7 @@ import pytest
 
 from core.assistant import Assistant, InputFileError
 from core.store import Store
-from helpers import ROOT, corrupt_file, text_image, words
+from helpers import ROOT, corrupt_file, heard, text_image, words
 
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")
@@ -33,7 +33,7 @@ def test_ask_runs_the_four_stages_and_reports_models_and_files(shared_assistant)
         seconds = handle.getnframes() / handle.getframerate()
     assert 1.5 < seconds < 8
     transcript = result["tasks"][1]["outputs"]["text"]
-    assert {"offline", "keep", "data", "private"} <= words(transcript)
+    assert heard(transcript, {"offline", "keep", "data", "private"}), transcript
     streamed = "".join(d["text"] for k, d in events if k == "token")
     assert streamed.strip() == result["answer"]
     for model in result["models"]:

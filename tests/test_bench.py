@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from tests.helpers import ROOT
+from helpers import ROOT
 
 
 def _bench_module():

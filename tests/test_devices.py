@@ -22,7 +22,7 @@ from core.devices import (
     llama_offload,
     onnx_providers,
 )
-from tests.helpers import run_cli
+from helpers import run_cli
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 CUDA_BUILD = ["TensorrtExecutionProvider", "CUDAExecutionProvider", CPU_PROVIDER]

@@ -19,7 +19,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QDropEvent, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
-from helpers import ROOT, run_cli, text_image, words  # noqa: E402
+from helpers import ROOT, heard, run_cli, text_image  # noqa: E402
 
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")
@@ -82,7 +82,7 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
     assert message.answer.text() == result["answer"]
     assert "".join(tokens).strip() == result["answer"]
     transcript = [c for c in message.cards if c.task["task"] == "automatic-speech-recognition"]
-    assert {"offline", "data", "private"} <= words(transcript[0].task["outputs"]["text"])
+    assert heard(transcript[0].task["outputs"]["text"], {"offline", "data", "private"})
 
     # the audio: a play button and the duration read from the WAV header
     players = [p for card in message.cards for p in card.audio]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from helpers import run_cli
 
 MODEL_ID = "test/smollm2-135m-instruct"
 
