@@ -232,6 +232,28 @@ def span_starts(pieces: Sequence[str]) -> list[int]:
     return [0, *marks]
 
 
+def read_named_files(nodes: Sequence[TaskNode], files: Sequence[str]) -> None:
+    """A text argument that is only the name of an attached picture or recording means what an
+    earlier task read from it: point it at that task's output.
+
+    "Transcribe lecture.wav and summarize it" sometimes comes out as a summary of the text
+    "lecture.wav" (the copy took the file name); the transcript of lecture.wav is what was meant.
+    Left alone when no earlier task reads that file into text.
+    """
+    media = {f for f in files if kind_of_file(f) != TEXT}
+    for node in nodes:
+        for key, kind in get_task(node.task).inputs:
+            name = str(node.args.get(key, "")).strip().strip("'\"")
+            if kind != TEXT or name not in media:
+                continue
+            reader = next((earlier for earlier in nodes if earlier.id < node.id
+                           and name in earlier.args.values()
+                           and produces(get_task(earlier.task), TEXT)), None)
+            if reader is not None:
+                node.args[key] = f"<GENERATED>-{reader.id}"
+                node.dep = sorted({*(d for d in node.dep if d >= 0), reader.id})
+
+
 def _option_value(option: str, what: tuple) -> str:
     if what[0] == "more":
         return "end" if option == "]" else "more"
@@ -300,6 +322,7 @@ class Planner:
                 if get_task(node.task).input_kind(key) == TEXT and not value:
                     value = request  # an empty text argument: the request is the text
                 node.args[key] = value
+        read_named_files(nodes, files)
         plan = validate(nodes, files)
         result = PlanResult(plan, time.perf_counter() - started, prompt_tokens,
                             [d.request for d in demos])

@@ -119,3 +119,19 @@ def test_chat_template_comes_from_gguf_metadata_else_the_family():
     assert gemma.render(messages) == ("<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
                                       "<start_of_turn>model\n")
     assert isinstance(template_for({"general.architecture": "llama"}, str), ChatMLTemplate)
+
+
+def test_a_media_file_name_as_text_means_what_an_earlier_task_read_from_it():
+    from core.plan import TaskNode
+    from core.planner import read_named_files
+
+    nodes = [TaskNode("automatic-speech-recognition", 0, [-1], {"audio": "lecture.wav"}),
+             TaskNode("summarization", 1, [-1], {"text": "lecture.wav"}),
+             TaskNode("translation", 2, [-1], {"text": "photo.jpg"})]
+    read_named_files(nodes, ["lecture.wav", "photo.jpg", "notes.txt"])
+    assert nodes[1].args == {"text": "<GENERATED>-0"} and nodes[1].dep == [0]
+    # no earlier task reads photo.jpg into text: nothing to point at, left as planned
+    assert nodes[2].args == {"text": "photo.jpg"} and nodes[2].dep == [-1]
+    text_file = [TaskNode("summarization", 0, [-1], {"text": "notes.txt"})]
+    read_named_files(text_file, ["notes.txt"])
+    assert text_file[0].args == {"text": "notes.txt"}  # a text file is text: kept
