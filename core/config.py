@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from core.devices import check_device
+from core.devices import DEVICES, check_device
 from core.registry import default_cache_dir
 
 
@@ -60,6 +60,8 @@ class Settings:
                 values.update(json.loads(saved.read_text()))
             except (OSError, ValueError):
                 pass  # a damaged settings file must not stop the app; defaults apply
+            if str(values.get("device", "")).strip().lower() not in DEVICES:
+                values["device"] = base.device  # likewise an unknown saved device
         for item in fields(cls):
             env = os.environ.get(f"CONDUCTOR_{item.name.upper()}")
             if env:

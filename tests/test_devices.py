@@ -76,6 +76,9 @@ def test_settings_reject_an_unknown_device(monkeypatch, tmp_path):
     assert Settings.load(tmp_path).device == "cpu"
     monkeypatch.delenv("CONDUCTOR_DEVICE")
     assert Settings.load(tmp_path).device == "auto"
+    (tmp_path / "settings.json").write_text('{"device": "quantum", "threads": 1}')
+    loaded = Settings.load(tmp_path)  # a bad saved value must not stop the app
+    assert (loaded.device, loaded.threads) == ("auto", 1)
 
 
 def test_runners_get_the_device_and_report_where_models_run(registry):
