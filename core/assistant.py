@@ -80,7 +80,11 @@ class Assistant:
         self.store = Store(self.settings.data_path / "history.db")
         self.on_event = on_event
         budget = self.settings.memory_budget_mb * (1 << 20)
-        self.pool = ModelPool(self.registry, budget, device=self.settings.device,
+        # The controller keeps its evaluated fixed prompts on disk, so a new process (each
+        # `main.py ask`) starts planning and selection where the last one left off.
+        runner_options = {"llama.cpp": {"state_dir": self.settings.data_path / "cache"
+                                        / "prefix-states"}}
+        self.pool = ModelPool(self.registry, budget, runner_options, device=self.settings.device,
                               threads=self.settings.threads)
         self._controller = None
         self._controller_record: ModelRecord | None = None

@@ -44,9 +44,8 @@ class DemoBank:
     def __init__(self, demos: Sequence[Demo], embedder: Embeds | None = None) -> None:
         self.demos = list(demos)
         self.embedder = embedder
-        self._vectors = None
-        if embedder is not None and self.demos:
-            self._vectors = embedder.embed([self._key(d.request, d.files) for d in self.demos])
+        self._vectors: Any = None  # embedded on first search: a planner with the adapter and
+        # no demo prior never searches, and its start-up need not pay for it
 
     @classmethod
     def load(cls, path: Path = DEFAULT_BANK, embedder: Embeds | None = None) -> DemoBank:
@@ -69,7 +68,10 @@ class DemoBank:
         if not self.demos or k <= 0:
             return []
         kinds = frozenset(x for x in (kind_of_file(f) for f in files) if x)
-        if self._vectors is not None:
+        if self.embedder is not None:
+            if self._vectors is None:
+                self._vectors = self.embedder.embed([self._key(d.request, d.files)
+                                                     for d in self.demos])
             query = self.embedder.embed([self._key(request, files)])[0]
             similarity = [float(v) for v in self._vectors @ query]
         else:

@@ -306,7 +306,9 @@ class Planner:
             raise ValueError("the request is empty")
         started = time.perf_counter()
         files = list(dict.fromkeys(files))
-        scored = self.demos.select_scored(request, files, max(self.k_demos, 4))
+        # Retrieval serves the demos in the prompt and the prior; with neither it is skipped.
+        scored = (self.demos.select_scored(request, files, max(self.k_demos, 4))
+                  if self.k_demos > 0 or self.prior_weight > 0 else [])
         demos = [demo for _, demo in scored][-self.k_demos:] if self.k_demos else []
         prior = DemoPrior(scored, self.prior_weight)
         with self.controller.planning_mode():

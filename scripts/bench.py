@@ -5,11 +5,13 @@
 What it measures, each after a warm-up, several runs:
 - controller: prompt and generated tokens/s through core/llm.py against bare llama-cpp-python on
   the same GGUF, prompt and threads, in the same process (their ratio is our overhead);
-- planning: a cold plan (empty KV cache) against a warm one (fixed prompt prefix cached);
+- planning: a cold plan (empty KV cache) against a warm one (fixed prompt prefix cached), and
+  one whose prefix state is loaded from disk, as in a new process;
 - experts: the int8 ONNX sentence encoder against the same model in PyTorch fp32 through a
   transformers pipeline, same input and threads, plus first-call load times of every default expert;
 - end to end: the README demo request, wall time per stage and peak resident memory (a child
-  process, so its peak is its own);
+  process, so its peak is its own), and the same request as `main.py ask` in a new process each
+  time (what a command-line user waits: start-up and loads included);
 - start-up: `main.py --help` wall time (a child process), and the GUI window shown (if built).
 """
 
@@ -138,15 +140,30 @@ def bench_controller(gguf: Path, threads: int, runs: int, gen_tokens: int) -> di
 
 
 def bench_planning(assistant, runs: int) -> dict[str, Any]:
-    """The same request planned with an empty KV cache (cold) and with the prefix cached (warm)."""
+    """The same request planned with an empty KV cache (cold), with the fixed prefix's state
+    loaded from disk (as a new process plans), and with the prefix cached in memory (warm)."""
     planner = assistant.planner
     controller = planner.controller
+    store = controller.state_store
     request = "Describe photo.jpg, then read the description aloud"
 
-    def cold() -> float:
-        controller._prefix_states.clear()  # no saved prefix state either: truly cold
+    def empty_cache() -> None:
+        controller._prefix_states.clear()
         controller.llama.reset()
         controller.llama.n_tokens = 0
+
+    def cold() -> float:
+        empty_cache()
+        controller.state_store = None  # nothing saved on disk either: truly cold
+        try:
+            started = time.perf_counter()
+            planner.plan(request, ["photo.jpg"])
+            return time.perf_counter() - started
+        finally:
+            controller.state_store = store
+
+    def from_disk() -> float:
+        empty_cache()
         started = time.perf_counter()
         planner.plan(request, ["photo.jpg"])
         return time.perf_counter() - started
@@ -159,6 +176,10 @@ def bench_planning(assistant, runs: int) -> dict[str, Any]:
 
     result = {"cold_s": stats(repeat(cold, runs)), "warm_s": stats(repeat(warm, runs))}
     result["warm_over_cold"] = round(result["warm_s"]["median"] / result["cold_s"]["median"], 3)
+    if store is not None:
+        result["prefix_from_disk_s"] = stats(repeat(from_disk, runs))
+        result["from_disk_over_cold"] = round(
+            result["prefix_from_disk_s"]["median"] / result["cold_s"]["median"], 3)
     return result
 
 
@@ -320,6 +341,24 @@ def bench_end_to_end(runs: int) -> dict[str, Any]:
             "process_s_including_loads": round(total, 2)}
 
 
+def bench_cli_demo(runs: int) -> dict[str, Any]:
+    """What a command-line user waits: `main.py ask DEMO --json` as a new process each time
+    (start-up, model loads, the four stages), after one run that leaves the saved prompt states
+    on disk as any earlier run does."""
+    command = [sys.executable, str(ROOT / "main.py"), "ask", DEMO, "--json"]
+
+    def once() -> tuple[float, dict[str, float]]:
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+        return time.perf_counter() - started, json.loads(done.stdout)["timings"]
+
+    once()
+    measured = [once() for _ in range(runs)]
+    stages = {key: stats([t[key] for _, t in measured]) for key in measured[0][1]}
+    return {"request": DEMO, "process_wall_s": stats([w for w, _ in measured]),
+            "stages_s": stages}
+
+
 def bench_startup(runs: int) -> dict[str, Any]:
     def help_run() -> float:
         started = time.perf_counter()
@@ -367,6 +406,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("planning", lambda: bench_planning(assistant, runs)),
         ("experts", lambda: bench_experts(assistant, threads, runs)),
         ("end_to_end", lambda: bench_end_to_end(2 if quick else 5)),
+        ("cli_demo", lambda: bench_cli_demo(2 if quick else 5)),
         ("startup", lambda: bench_startup(runs)),
     ]
     for name, step in steps:
@@ -404,6 +444,12 @@ def markdown(report: dict[str, Any]) -> str:
         ("plan, warm / cold (s)",
          f"{p['warm_s']['median']:.2f} / {p['cold_s']['median']:.2f}",
          f"{p['warm_over_cold']:.2f}"),
+    ]
+    if "prefix_from_disk_s" in p:
+        rows.append(("plan in a new process (fixed prefix loaded from disk) / cold (s)",
+                     f"{p['prefix_from_disk_s']['median']:.2f} / {p['cold_s']['median']:.2f}",
+                     f"{p['from_disk_over_cold']:.2f}"))
+    rows += [
         ("MiniLM, 32 sentences: ONNX int8 / PyTorch fp32 (s)",
          f"{m['onnx_int8_s']['median']:.3f} / {m['torch_fp32_s']['median']:.3f}",
          f"{m['speedup']:.1f}x faster, cosine >= {m['min_cosine_vs_fp32']}"),
@@ -419,6 +465,14 @@ def markdown(report: dict[str, Any]) -> str:
          ", ".join(f"{k} {v['median']:.2f}" for k, v in e["stages_s"].items()
                    if k not in ("wall_s", "total"))),
         ("peak RSS of the demo process (MB)", f"{e['peak_rss_mb']:.0f}", ""),
+    ]
+    if "cli_demo" in report:
+        cli = report["cli_demo"]
+        rows.append(("demo request as `main.py ask`, a new process each time (s)",
+                     f"{cli['process_wall_s']['median']:.2f}",
+                     ", ".join(f"{k} {v['median']:.2f}" for k, v in cli["stages_s"].items()
+                               if k != "total") + ", the rest start-up and loads"))
+    rows += [
         ("`main.py --help` (s)", f"{s['help_s']['median']:.2f}", ""),
     ]
     if isinstance(s.get("gui_window_shown_s"), dict):

@@ -100,9 +100,12 @@ def test_ask_bad_input_exits_2_with_a_clear_message(cli, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ask_json_runs_all_four_stages(cli):
-    result = cli("ask", "Read this aloud, then transcribe the recording: offline assistants "
-                 "keep your data private", "--json")
+DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
+        "private")
+
+
+def test_ask_json_runs_all_four_stages(cli, tmp_path):
+    result = cli("ask", DEMO, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert [n["task"] for n in data["plan"]] == ["text-to-speech",
@@ -113,5 +116,11 @@ def test_ask_json_runs_all_four_stages(cli):
         assert stage in data["timings"] and f"== {stage}" in result.stderr
     assert data["files_made"] and data["files_made"][0].endswith(".wav")
     assert "rhasspy/piper-en_US-joe-medium" in data["answer"]
+    assert "llama_" not in result.stderr  # llama.cpp's own warnings stay out of the output
     history = json.loads(cli("history", "--json").stdout)
     assert history[0]["id"] == data["run_id"] and history[0]["status"] == "done"
+    # the next process starts from the fixed prompts' saved states, and plans the same
+    assert list((tmp_path / "data" / "cache" / "prefix-states").glob("*-kv1-*.state"))
+    again = cli("ask", DEMO, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["plan"] == data["plan"]

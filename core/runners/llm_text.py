@@ -36,10 +36,11 @@ class LlamaTextRunner:
     runtime = RUNTIME
 
     def __init__(self, threads: int | None = None, device: str = "auto",
-                 max_tokens: int = 160) -> None:
+                 max_tokens: int = 160, state_dir: Path | str | None = None) -> None:
         self.threads = threads or os.cpu_count() or 2
         self.device = device
         self.max_tokens = max_tokens
+        self.state_dir = state_dir  # where saved prompt-prefix states live (core.prefix_store)
 
     def load(self, record: ModelRecord, model_path: Path) -> Any:
         from core.devices import llama_offload
@@ -47,6 +48,8 @@ class LlamaTextRunner:
 
         lora = record.params.get("lora_path")
         options: dict[str, Any] = {"threads": self.threads, "gpu": llama_offload(self.device)}
+        if self.state_dir:
+            options["state_dir"] = str(self.state_dir)
         if lora and (model_path.parent / lora).is_file():  # an older cache may lack it
             options["lora_path"] = str(model_path.parent / lora)
         return shared_controller(model_path, **options)
