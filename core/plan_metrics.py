@@ -93,7 +93,12 @@ def from_taskbench(row: dict[str, Any]) -> Example:
         arguments = node.get("arguments", [])
         if isinstance(arguments, dict):
             arguments = list(arguments.values())
-        refs = sorted({int(m) for a in arguments for m in _NODE_REF.findall(str(a))})
+        # Dependencies as TaskBench's own evaluate.py reads them, so our edge F1 sits beside the
+        # published ones: ``<node-j>`` in an argument is node j counted from 0, and a node's
+        # reference to itself is skipped (some records count from 1, and their first reference
+        # then points at the node itself; the task links are not consulted).
+        refs = sorted({int(m) for a in arguments for m in _NODE_REF.findall(str(a))}
+                      - {index})
         args = {}
         task = TASKS.get(name)
         for position, value in enumerate(arguments):
@@ -101,32 +106,9 @@ def from_taskbench(row: dict[str, Any]) -> Example:
             key = task.input_keys[position] if known else f"arg{position}"
             args[key] = _NODE_REF.sub(lambda m: f"<GENERATED>-{m.group(1)}", str(value))
         plan.append({"task": name, "id": index, "dep": refs or [-1], "args": args})
-    if not refs_from_links_match(plan, row.get("task_links", [])):
-        _deps_from_links(plan, nodes, row.get("task_links", []))
     files = sorted(set(_FILE.findall(request)) | {
         str(v) for node in plan for v in node["args"].values() if _FILE.fullmatch(str(v))})
     return Example(request, files, plan, clean, row.get("type", ""))
-
-
-def refs_from_links_match(plan: list[dict[str, Any]], links: list[dict[str, str]]) -> bool:
-    return len(links) == sum(len([d for d in n["dep"] if d >= 0]) for n in plan)
-
-
-def _deps_from_links(plan: list[dict[str, Any]], nodes: list[dict[str, Any]],
-                     links: list[dict[str, str]]) -> None:
-    """Where arguments do not say it, dependencies come from the task links (by task title)."""
-    position = {node.get("task"): i for i, node in enumerate(nodes) if isinstance(node, dict)}
-    for node in plan:
-        node["dep"] = []
-    for link in links:
-        if not isinstance(link, dict):
-            continue
-        target_name = link.get("target", link.get("destination"))
-        source, target = position.get(link.get("source")), position.get(target_name)
-        if source is not None and target is not None and source != target:
-            plan[target]["dep"].append(source)
-    for node in plan:
-        node["dep"] = sorted(set(node["dep"])) or [-1]
 
 
 def nodes_of(plan: Iterable[dict[str, Any]]) -> Counter:

@@ -90,3 +90,19 @@ def test_read_examples_detects_the_format(tmp_path):
     examples = read_examples(path)
     assert [e.plan for e in examples][0] == []
     assert examples[1].plan[0]["task"] == "text-to-speech"
+
+
+def test_taskbench_dependencies_are_read_as_its_own_evaluation_reads_them():
+    """``<node-j>`` counts from 0 and a reference to the node itself is skipped, as TaskBench's
+    evaluate.py does (some records count from 1; the published scores were computed so)."""
+    row = {"instruction": "Translate 'hello' into French, then read it aloud", "type": "chain",
+           "task_nodes": [{"task": "Translation", "arguments": ["hello"]},
+                          {"task": "Text-to-Speech", "arguments": ["<node-1>"]}],
+           "task_links": [{"source": "Translation", "target": "Text-to-Speech"}]}
+    plan = from_taskbench(row).plan
+    assert [n["dep"] for n in plan] == [[-1], [-1]]  # no edge from a node to itself
+    scores = Scores()
+    scores.add(plan, [{"task": "translation", "id": 0, "dep": [-1], "args": {"text": "hello"}},
+                      {"task": "text-to-speech", "id": 1, "dep": [0],
+                       "args": {"text": "<GENERATED>-0"}}], 0.1)
+    assert scores.summary()["node_f1"] == 1.0 and scores.edge_gold == 0
