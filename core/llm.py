@@ -408,8 +408,7 @@ class Controller:
         return self._prefix_tokens[prefix]
 
     def copy_span(self, tokens: list[int], source: Sequence[int], end_tokens: Sequence[int],
-                  max_tokens: int = 96, starts: Sequence[int] | None = None,
-                  min_tokens: int = 1) -> list[int]:
+                  max_tokens: int = 96, starts: Sequence[int] | None = None) -> list[int]:
         """Greedily copy a contiguous span of ``source`` tokens, ending when the model prefers an
         end token (e.g. a closing quote) over every possible continuation of the span.
 
@@ -426,7 +425,7 @@ class Controller:
                 break
             logits = self.logits_for(tokens + out)
             best = max(allowed, key=lambda t: logits[t])
-            if len(out) >= min_tokens and end.size and logits[end].max() > logits[best]:
+            if out and end.size and logits[end].max() > logits[best]:
                 break
             out.append(best)
             positions = [p + 1 for p in positions if p < len(source) and source[p] == best]

@@ -1,6 +1,6 @@
 """Saved llama.cpp prefix states on disk, so a new process skips the fixed prompt's evaluation.
 
-The planner's instructions and catalogue (about 450 tokens) and each task's selection candidates
+The planner's instructions and catalogue (556 tokens) and each task's selection candidates
 are the same in every run; in memory their evaluated state is kept after the first use
 (``Controller.remember_prefix``), but every ``main.py ask`` is a new process, and evaluating them
 again cost 1.4 s of a 9.5 s demo. A state is a few MB and loads in milliseconds.
@@ -13,6 +13,7 @@ unpickled. A damaged or foreign file is ignored (and removed), never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -83,12 +84,11 @@ class PrefixStateStore:
                 raise ValueError("not a saved state")
             tokens = np.frombuffer(data, dtype=np.int32, count=count, offset=HEADER.size)
         except (struct.error, ValueError):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only folder keeps it; it stays ignored
+                path.unlink(missing_ok=True)
             return None
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept when older files are pruned
-        except OSError:
-            pass
         return tokens, data[start:]
 
     def _write(self, path: Path, tokens: np.ndarray, payload: bytes) -> None:
