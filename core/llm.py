@@ -254,6 +254,23 @@ class Controller:
             while len(self._prefix_states) > 8:
                 self._prefix_states.popitem(last=False)
 
+    def remember_leading(self, tokens: Sequence[int], fixed: str) -> None:
+        """Remember the prefix of ``tokens`` that renders the text ``fixed`` (the part of a
+        prompt that is the same every time: instructions, worked examples, candidates)."""
+        length = self._rendered_length(tokens, fixed)
+        if length:
+            self.remember_prefix(tokens[:length])
+
+    def _rendered_length(self, tokens: Sequence[int], fixed: str) -> int:
+        """How many leading tokens render no further than the end of ``fixed`` (one token short,
+        so a token merged across the boundary is never part of the saved prefix); 0 if none."""
+        rendered = ""
+        for count, token in enumerate(tokens):
+            rendered += self.token_text(token)
+            if fixed in rendered:
+                return count
+        return 0
+
     def _saved_on_disk(self, prefix: Sequence[int]) -> tuple[bytes, np.ndarray, int] | None:
         if self.state_store is None or not prefix:
             return None
@@ -495,20 +512,26 @@ class Controller:
         return any(mark in name for mark in ("-it", " it", "instruct", "chat"))
 
     def complete(self, prompt: str, max_tokens: int = 128, stop: Sequence[str] = ("\n",),
-                 on_text: Callable[[str], None] | None = None) -> str:
-        """Continue plain text (greedy, mild repetition penalty), streaming text pieces."""
+                 on_text: Callable[[str], None] | None = None, fixed: str = "") -> str:
+        """Continue plain text (greedy, mild repetition penalty), streaming text pieces.
+        ``fixed``: the prompt's unchanging opening, kept evaluated for the next call."""
         with self.lock:
             tokens = self.tokenize(prompt, add_bos=True)
+            if fixed:
+                self.remember_leading(tokens, fixed)
             text, _ = self.generate(tokens, max_tokens, stop=stop, on_text=on_text,
                                     repeat_penalty=1.15)
             return text.strip()
 
     def chat(self, messages: Sequence[Message], max_tokens: int = 256,
              on_text: Callable[[str], None] | None = None, prefix: str = "",
-             stop: Sequence[str] = ()) -> str:
-        """Answer a chat (greedy, mild repetition penalty), streaming text pieces."""
+             stop: Sequence[str] = (), fixed: str = "") -> str:
+        """Answer a chat (greedy, mild repetition penalty), streaming text pieces.
+        ``fixed``: the unchanging opening (a system text), kept evaluated for the next call."""
         with self.lock:
             tokens = self.prompt_tokens(messages)
+            if fixed:
+                self.remember_leading(tokens, fixed)
             if prefix:
                 tokens.extend(self.tokenize(prefix))
             text, _ = self.generate(tokens, max_tokens,

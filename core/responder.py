@@ -116,17 +116,20 @@ class Responder:
                           for t in history[-2:])
         prompt = (f"{PREAMBLE}{shots}{earlier}\nRequest: {clip(request, 500)}\n"
                   f"Results: {brief(results)}\nAnswer:")
-        return self.controller.complete(prompt, self.max_tokens, stop=("\n",), on_text=stream)
+        # the preamble and worked answers (about 400 tokens) are the same every time
+        return self.controller.complete(prompt, self.max_tokens, stop=("\n",), on_text=stream,
+                                        fixed=PREAMBLE + shots)
 
     def _chat(self, request: str, results: Sequence[TaskResult], history: Sequence[Turn],
               stream: Callable[[str], None]) -> str:
-        messages = [{"role": "system", "content": PREAMBLE + "Answer in one or two sentences "
-                     "from the task results."}]
+        system = PREAMBLE + "Answer in one or two sentences from the task results."
+        messages = [{"role": "system", "content": system}]
         for turn in history[-2:]:
             messages.append({"role": "user", "content": turn.request})
             messages.append({"role": "assistant", "content": clip(turn.answer, 300)})
         messages.append({"role": "user", "content": f"{request}\n\nTask results: "
                                                     f"{brief(results)}"})
-        return self.controller.chat(messages, max_tokens=self.max_tokens, on_text=stream)
+        return self.controller.chat(messages, max_tokens=self.max_tokens, on_text=stream,
+                                    fixed=system)
 
 

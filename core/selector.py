@@ -100,9 +100,7 @@ class Selector:
         controller = self.controller
         with controller.lock:
             tokens = controller.prompt_tokens([{"role": "user", "content": prompt}])
-            fixed_length = _fixed_length(controller, tokens, fixed)
-            if fixed_length:
-                controller.remember_prefix(tokens[:fixed_length])
+            controller.remember_leading(tokens, fixed)
             tokens.extend(controller.tokenize('{"id": "'))
             index = controller.choose(tokens, [c.id + '"' for c in candidates])
             tokens.extend(controller.tokenize(', "reason": "'))
@@ -132,14 +130,3 @@ def description_clauses(description: str, min_words: int = 4) -> list[str]:
     elif pending:
         clauses.append(pending)
     return list(dict.fromkeys(c.rstrip(";:").strip() for c in clauses))
-
-
-def _fixed_length(controller: Controller, tokens: list[int], fixed: str) -> int:
-    """How many leading prompt tokens render no further than the end of ``fixed`` (one token
-    short, so a token merged across the boundary is never part of the saved prefix)."""
-    rendered = ""
-    for count, token in enumerate(tokens):
-        rendered += controller.token_text(token)
-        if rendered.endswith(fixed) or fixed in rendered:
-            return max(0, count)
-    return 0
