@@ -180,6 +180,8 @@ class EventPrinter:
             else:
                 print(f"   task {data['id']} {data['status']}: {data['error']}", file=err,
                       flush=True)
+        elif kind == "task_progress":
+            print(f"   task {data['id']}: {data['what']}", file=err, flush=True)
         elif kind == "token" and self.stream_answer:
             print(data["text"], end="", flush=True)
         elif kind == "done":

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import Cancelled, check
+from core.capabilities import installed_capabilities
 from core.config import Settings
 from core.executor import CANCELLED, DONE, Executor, output_text
+from core.llm import Controller
 from core.model_pool import ModelPool
 from core.planner import Planner, PlanResult, Turn
 from core.registry import ModelNotFoundError, ModelRecord, Registry
@@ -86,35 +88,76 @@ class Assistant:
                                         / "prefix-states"}}
         self.pool = ModelPool(self.registry, budget, runner_options, device=self.settings.device,
                               threads=self.settings.threads)
-        self._controller = None
-        self._controller_record: ModelRecord | None = None
+        self._role_records: dict[str, ModelRecord] = {}
         self._planner: Planner | None = None
         self._lock = threading.Lock()
 
     # -- components, loaded on first use
 
-    def controller_record(self) -> ModelRecord:
-        if self._controller_record is None:
-            if self.settings.controller:
+    def role_record(self, role: str) -> ModelRecord:
+        """The registry row of an LLM role, "planner" or "writer".
+
+        ``settings.controller`` (``--controller``) is one model for both roles; else the role's
+        own setting; else the installed controller tagged with the role; a writer falls back to
+        the planner, so a cache with one controller still answers.
+        """
+        if role not in self._role_records:
+            chosen = self.settings.controller or getattr(self.settings, role)
+            if chosen:
                 try:
-                    self._controller_record = self.registry.get(self.settings.controller)
+                    record = self.registry.get(chosen)
                 except ModelNotFoundError:
-                    raise NoControllerError(f"controller {self.settings.controller!r} is not "
-                                            "registered") from None
+                    raise NoControllerError(f"the {role} {chosen!r} is not registered (see "
+                                            "`main.py models list`)") from None
+                if not self.registry.resolve(record).exists():
+                    raise NoControllerError(f"the files of the {role} {chosen!r} are missing; "
+                                            "run `main.py models verify`")
             else:
-                controllers = [r for r in self.registry.controllers()
-                               if self.registry.resolve(r).exists()]
-                if not controllers:
+                installed = [r for r in self.registry.controllers()
+                             if self.registry.resolve(r).exists()]
+                if not installed:
                     raise NoControllerError("no controller model is installed; run `make setup`"
                                             " (scripts/build_model_cache.py) first")
-                self._controller_record = controllers[0]
-        return self._controller_record
+                tagged = [r for r in installed if role in r.tags]
+                if tagged:
+                    record = tagged[0]
+                elif role == "writer":
+                    record = self.role_record("planner")
+                else:
+                    record = installed[0]
+            self._role_records[role] = record
+        return self._role_records[role]
+
+    def planner_record(self) -> ModelRecord:
+        return self.role_record("planner")
+
+    def writer_record(self) -> ModelRecord:
+        return self.role_record("writer")
 
     @property
-    def controller(self):
-        if self._controller is None:
-            self._controller = self.pool.get(self.controller_record()).model
-        return self._controller
+    def controller(self) -> Controller:
+        """The planner's LLM (plans and model selection)."""
+        return self.pool.get(self.planner_record()).model
+
+    @property
+    def writer(self) -> Controller:
+        """The writer's LLM (answers and the text tasks no expert covers)."""
+        return self.pool.get(self.writer_record()).model
+
+    def warm_up(self, on_event: EventCallback | None = None) -> dict[str, float]:
+        """Load the planner, the writer and the demo embedder ahead of the first request (the
+        GUI calls this while its window shows); returns seconds per part."""
+        seconds: dict[str, float] = {}
+        for name, load in (("planner", lambda: self.planner), ("writer", lambda: self.writer)):
+            clock = time.perf_counter()
+            if on_event:
+                on_event("warm_up", {"part": name, "status": "start"})
+            load()
+            seconds[name] = round(time.perf_counter() - clock, 3)
+            if on_event:
+                on_event("warm_up", {"part": name, "status": "done",
+                                     "seconds": seconds[name]})
+        return seconds
 
     @property
     def planner(self) -> Planner:
@@ -189,7 +232,7 @@ class Assistant:
 
             clock = time.perf_counter()
             emit("stage", {"stage": "selection", "status": "start"})
-            selector = Selector(self.registry, self.controller, self.controller_record(),
+            selector = Selector(self.registry, self.controller, self.writer_record(),
                                 self.settings.memory_budget_mb * (1 << 20))
             choices = selector.select(request, planned.plan, on_event=emit)
             timings["selection"] = time.perf_counter() - clock
@@ -218,13 +261,18 @@ class Assistant:
                 check(cancel)
                 emit("token", {"text": text})
 
-            answer = Responder(self.controller).respond(request, results, history, on_token)
+            records = {c.record.id: c.record for c in choices if c.record is not None}
+            capabilities = installed_capabilities(self.registry, self.writer_record())
+            responder = Responder(self.writer, capabilities,
+                                  writer_id=self.writer_record().id)
+            answer = responder.respond(request, results, history, on_token, records)
             timings["response"] = time.perf_counter() - clock
             timings["total"] = time.perf_counter() - started
             result.update({
                 "plan": plan_json, "choices": [c.to_json() for c in choices],
                 "tasks": [r.to_json() for r in results], "answer": answer["answer"],
-                "models": answer["models"],
+                "summary": answer["summary"], "models": answer["models"],
+                "written_by": answer["written_by"],
                 "files_made": [str(workspace.root / f) for f in answer["files"]],
                 "timings": {k: round(v, 3) for k, v in timings.items()}, "status": "done",
             })

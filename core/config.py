@@ -29,7 +29,12 @@ class Settings:
 
     data_dir: str = ""
     model_cache: str = ""
-    controller: str = ""  # registry id of the controller GGUF; empty = the best installed
+    # The two LLM roles, each a registry id of a controller GGUF (empty: the installed default).
+    # The planner plans and selects models; the writer answers and does the text tasks that no
+    # expert covers. ``controller`` overrides both: one model for everything.
+    controller: str = ""
+    planner: str = ""
+    writer: str = ""
     threads: int = 0  # 0 = all cores
     device: str = "auto"  # "auto" (a GPU where a runtime can use one), "cpu" or "gpu"
     memory_budget_mb: int = 3072

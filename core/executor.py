@@ -83,6 +83,9 @@ class Executor:
             try:
                 args = self._resolve_args(node, results)
                 args["_request"] = request
+                args["_progress"] = lambda done, total, what, task_id=node.id: emit(
+                    "task_progress", {"id": task_id, "done": done, "total": total,
+                                      "what": what})
                 record = by_id[node.id].record
                 outputs = self.pool.run(record, node.task, args, self.workspace)
                 result.device = self.pool.device_of(record.id)
@@ -190,6 +193,11 @@ class Executor:
                 path = self.workspace.resolve(value)
                 args[key] = Path(path).read_text(encoding="utf-8", errors="replace")
                 continue
+            whole = GENERATED.fullmatch(value.strip())
+            if whole and not output_text(results[int(whole.group(1))].outputs).strip():
+                source = results[int(whole.group(1))]
+                raise TaskInputError(f"task {source.id} ({source.task}) gave no text to use "
+                                     f"as {key!r}")
             args[key] = GENERATED.sub(lambda m: output_text(results[int(m.group(1))].outputs),
                                       value)
         return args

@@ -30,6 +30,7 @@ import numpy as np
 
 from core.cancel import check
 from core.demos import Demo, DemoBank
+from core.languages import target_languages
 from core.llm import Controller
 from core.plan import TaskNode, validate
 from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces
@@ -254,6 +255,19 @@ def read_named_files(nodes: Sequence[TaskNode], files: Sequence[str]) -> None:
                 node.dep = sorted({*(d for d in node.dep if d >= 0), reader.id})
 
 
+def set_target_languages(nodes: Sequence[TaskNode], request: str) -> None:
+    """Each translation task's ``tgt_lang``, from the languages the request asks for, in order
+    ('into German and French': the first translation German, the second French). Read from the
+    request, not decoded: a language is a fact of the request, and the adapter was trained
+    without the argument."""
+    targets = target_languages(request)
+    if not targets:
+        return
+    translations = [n for n in nodes if n.task == "translation"]
+    for index, node in enumerate(translations):
+        node.args["tgt_lang"] = targets[min(index, len(targets) - 1)]
+
+
 def _option_value(option: str, what: tuple) -> str:
     if what[0] == "more":
         return "end" if option == "]" else "more"
@@ -325,6 +339,7 @@ class Planner:
                     value = request  # an empty text argument: the request is the text
                 node.args[key] = value
         read_named_files(nodes, files)
+        set_target_languages(nodes, request)
         plan = validate(nodes, files)
         result = PlanResult(plan, time.perf_counter() - started, prompt_tokens,
                             [d.request for d in demos])

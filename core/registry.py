@@ -59,6 +59,9 @@ class ModelRecord:
     quantization: str = ""
     installed_at: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    # What the model is for inside a task that names several jobs (core.tasks.SKILLS): "ocr" or
+    # "captioning" for image-to-text, a language pair such as "en-de" for translation.
+    skill: str = ""
 
     def all_tasks(self) -> list[str]:
         return [self.task, *[t for t in self.tasks if t != self.task]]
@@ -92,6 +95,11 @@ def m002_model_tasks(db: sqlite_utils.Database) -> None:
 @MIGRATIONS
 def m003_models_fts(db: sqlite_utils.Database) -> None:
     db["models"].enable_fts(["id", "description", "tags"], create_triggers=True)
+
+
+@MIGRATIONS
+def m004_model_skill(db: sqlite_utils.Database) -> None:
+    db["models"].add_column("skill", str, not_null_default="")
 
 
 _now = now

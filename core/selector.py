@@ -4,8 +4,11 @@ Candidates come from the registry (installed, serving the task, fitting the memo
 ranked by downloads and likes). One candidate needs no LLM call. Several: the controller reads
 their ids, descriptions, sizes and tags and picks one, its answer constrained to those ids, then
 says why, quoting the part of the chosen model's description that decided it; the reason is
-recorded. Text tasks with no expert fall back to the controller
-itself, as HuggingGPT does; other tasks with no model fail alone, not the run.
+recorded. Within a task that names several jobs, a model's registry ``skill`` must fit what the
+request asks (OCR or captioning for image-to-text, the target language for translation); when
+none fits, the nearest is taken and the reason says what is missing. Text tasks with no expert
+fall back to the writer LLM, as HuggingGPT does; other tasks with no model fail alone, not the
+run.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.languages import code_of
 from core.llm import Controller
 from core.plan import TaskNode
 from core.registry import ModelRecord, Registry
-from core.tasks import get_task
+from core.tasks import get_task, skill_of, wanted_skill
 
 CONTROLLER_FALLBACK = "controller"
 
@@ -45,11 +49,11 @@ class Selector:
     """Chooses a model per task from the registry, asking the controller only when it must."""
 
     def __init__(self, registry: Registry, controller: Controller | None,
-                 controller_record: ModelRecord | None, memory_budget_bytes: int | None = None,
+                 writer_record: ModelRecord | None, memory_budget_bytes: int | None = None,
                  top_k: int = 4) -> None:
         self.registry = registry
-        self.controller = controller
-        self.controller_record = controller_record
+        self.controller = controller  # the planner's LLM: it picks among candidates
+        self.writer_record = writer_record  # does the text tasks no expert covers
         self.memory_budget_bytes = memory_budget_bytes
         self.top_k = top_k
 
@@ -68,18 +72,32 @@ class Selector:
         candidates = self.registry.candidates(node.task, self.memory_budget_bytes,
                                               limit=self.top_k)
         ids = [c.id for c in candidates]
+        note = ""
+        if node.task == "translation" and node.args.get("tgt_lang"):
+            candidates, note = _serving_language(candidates, str(node.args["tgt_lang"]))
+        wanted = wanted_skill(node.task, request)
+        if wanted and candidates:
+            fitting = [c for c in candidates if c.skill == wanted]
+            if fitting:
+                candidates = fitting
+            else:
+                have = candidates[0]
+                skill = skill_of(node.task, have.skill)
+                note = (f"no {wanted} model is installed; {have.id} can only {skill.can}"
+                        if skill else f"no {wanted} model is installed; {have.id} is the nearest")
         if not candidates:
-            if task.llm_fallback and self.controller_record is not None:
-                return Choice(node.id, node.task, self.controller_record.id,
-                              "no expert model for this task is installed; the controller LLM "
-                              "does it itself", ids, self.controller_record)
+            if task.llm_fallback and self.writer_record is not None:
+                why = note or "no expert model for this task is installed"
+                return Choice(node.id, node.task, self.writer_record.id,
+                              f"{why}; the writer model does it itself", ids,
+                              self.writer_record)
             return Choice(node.id, node.task, None,
                           f"no installed model can do {node.task}; import one with "
                           "`main.py models import`", ids)
         if len(candidates) == 1 or self.controller is None:
             only = candidates[0]
-            reason = ("the only installed model for this task" if len(candidates) == 1
-                      else "the most downloaded installed model for this task")
+            reason = note or ("the only installed model for this task" if len(candidates) == 1
+                              else "the most downloaded installed model for this task")
             return Choice(node.id, node.task, only.id, reason, ids, only)
         index, reason = self._ask(request, node, candidates)
         chosen = candidates[index]
@@ -112,6 +130,17 @@ class Selector:
             clauses = description_clauses(description) or [description]
             reason = clauses[controller.choose(tokens, [f' {c}"' for c in clauses])]
         return index, reason
+
+
+def _serving_language(candidates: list[ModelRecord], target: str
+                      ) -> tuple[list[ModelRecord], str]:
+    """Translation models whose language pair (``skill``, e.g. "en-de") ends in the target
+    language; models with no recorded pair are kept (they may be multilingual)."""
+    code = code_of(target)
+    serving = [c for c in candidates if not c.skill or c.skill.split("-")[-1] == code]
+    if serving:
+        return serving, ""
+    return [], f"no translation model into {target} is installed"
 
 
 def description_clauses(description: str, min_words: int = 4) -> list[str]:

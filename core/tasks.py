@@ -8,6 +8,7 @@ executor's type checks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Resource kinds a task argument or output can have.
@@ -99,6 +100,59 @@ CATALOGUE: tuple[Task, ...] = (
 
 TASKS: dict[str, Task] = {task.name: task for task in CATALOGUE}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
+
+
+@dataclass(frozen=True)
+class Skill:
+    """What a model can be for inside a task that names several jobs (the registry's
+    ``skill``): what it does, in the words of a capability list, and what it cannot."""
+
+    can: str
+    cannot: str = ""
+
+
+# image-to-text holds both text reading and picture description; a request to describe a photo
+# is not served by an OCR model, and the answer must say so rather than pass its output off as
+# a description.
+SKILLS: dict[str, dict[str, Skill]] = {
+    "image-to-text": {
+        "ocr": Skill("read the text written in an image (OCR)",
+                     "describe what an image shows"),
+        "captioning": Skill("describe what an image shows"),
+    },
+    "object-detection": {
+        "faces": Skill("find and mark human faces in an image", "find other objects"),
+        "cat-faces": Skill("find and mark cat faces in an image", "find other objects"),
+    },
+}
+SKILL_WORDS: dict[str, dict[str, str]] = {
+    "image-to-text": {
+        "ocr": r"\b(read|text|says?|written|writing|ocr|words?|signs?|note|letters?|scan|"
+               r"document|receipt|invoice|label)\b",
+        "captioning": r"\b(describe|description|caption|what(?:'s| is| are) (?:in|on|shown)|"
+                      r"shows?|depicts?|see|looks? like|scene)\b",
+    },
+}
+# "read it aloud" asks for speech, not for text reading
+_ALOUD = r"\bread\b[^.,;]{0,40}\b(aloud|out loud|out)\b"
+
+
+def wanted_skill(task: str, request: str) -> str | None:
+    """The skill a request asks of a task (None when the task has no skills or the request
+    does not say); reading words win, as a request to read a photo's text wants OCR."""
+    words = SKILL_WORDS.get(task)
+    if not words:
+        return None
+    lowered = re.sub(_ALOUD, " ", request.lower())
+    for skill, pattern in words.items():
+        if re.search(pattern, lowered):
+            return skill
+    return None
+
+
+def skill_of(task: str, skill: str) -> Skill | None:
+    """The skill a model records for a task, if the task has such skills."""
+    return SKILLS.get(task, {}).get(skill)
 
 
 class UnknownTaskError(KeyError):

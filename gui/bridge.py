@@ -1,10 +1,11 @@
 """The only door between the window and ``core``: an ``Assistant`` on its own worker thread.
 
-Every model call (loading the controller, a whole ``ask``) runs on one background thread, one job
-at a time, so the window never waits on a model and two requests never fight over the same
-weights. The Assistant's callbacks arrive on that thread; the bridge re-emits them as Qt signals,
-which Qt queues onto the UI thread. The Assistant (and its SQLite connections) is created on the
-worker thread too, because sqlite3 connections must stay on the thread that opened them.
+Every model call (warming up the planner and the writer, a whole ``ask``) runs on one background
+thread, one job at a time, so the window never waits on a model and two requests never fight over
+the same weights; a request sent while the models load is queued and starts once they are in. The
+Assistant's callbacks arrive on that thread; the bridge re-emits them as Qt signals, which Qt
+queues onto the UI thread. The Assistant (and its SQLite connections) is created on the worker
+thread too, because sqlite3 connections must stay on the thread that opened them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class AssistantBridge(QObject):
     finished = Signal(object)  # the result dict of a completed ask (done or cancelled)
     failed = Signal(str)  # a request that raised: the message to show
     loading = Signal(str)  # what is loading now; "" when loading ended
+    warmed = Signal(object)  # warm-up ended: {"planner": id, "writer": id, "seconds": {...}}
     problem = Signal(str)  # warming up failed (e.g. no controller): shown, not fatal
 
     def __init__(self, settings: Settings, factory: AssistantFactory | None = None,
@@ -60,7 +62,7 @@ class AssistantBridge(QObject):
             return self._pending > 0
 
     def warm_up(self) -> None:
-        """Load the controller and planner now, so the first request does not wait for them."""
+        """Load the planner and the writer now, so the first request does not wait for them."""
         self._put("warm", ())
 
     def ask(self, request: str, files: Sequence[str | Path] = (),
@@ -89,6 +91,13 @@ class AssistantBridge(QObject):
         self._closed = True
         if self._cancel is not None:
             self._cancel.set()
+        while True:  # jobs not started yet (a second warm-up, say) are dropped, not run
+            try:
+                if self._jobs.get_nowait() is not None:
+                    with self._pending_lock:
+                        self._pending -= 1
+            except queue.Empty:
+                break
         self._jobs.put(None)
         self._thread.join(timeout)
 
@@ -125,16 +134,26 @@ class AssistantBridge(QObject):
         return self._assistant
 
     def _warm(self) -> None:
+        """``Assistant.warm_up`` with its progress as ``loading`` texts, then ``warmed``."""
         try:
             assistant = self._get_assistant()
-            record = assistant.controller_record()
-            self._emit(self.loading, f"Loading the controller model {record.id}…")
-            _ = assistant.planner  # loads the controller GGUF, the embedder and the demo bank
+            ids = {role: assistant.role_record(role).id for role in ("planner", "writer")}
+            self._emit(self.loading, loading_text(ids, set()))
+            done: set[str] = set()
+
+            def progress(kind: str, data: dict[str, Any]) -> None:
+                if kind == "warm_up" and data.get("status") == "done":
+                    done.add(data.get("part", ""))
+                    if done < {"planner", "writer"}:
+                        self._emit(self.loading, loading_text(ids, done))
+
+            seconds = assistant.warm_up(on_event=progress)
         except Exception as exc:
             self._emit(self.loading, "")
             self._emit(self.problem, _message(exc))
             return
         self._emit(self.loading, "")
+        self._emit(self.warmed, {**ids, "seconds": dict(seconds or {})})
 
     def _ask(self, request: str, files: list[str], conversation_id: str | None,
              cancel: threading.Event) -> None:
@@ -160,6 +179,16 @@ class AssistantBridge(QObject):
             signal.emit(*args)
         except RuntimeError:  # the window (and this QObject's C++ side) is already gone
             pass
+
+
+def loading_text(ids: dict[str, str], done: set[str]) -> str:
+    """The status bar's words while the LLM roles load (``done``: the parts already in)."""
+    if ids.get("planner") == ids.get("writer"):
+        return f"Loading {ids.get('planner')} (the planner and the writer)…"
+    waiting = [role for role in ("planner", "writer") if role not in done]
+    if len(waiting) == 2:
+        return "Loading the planner and the writer…"
+    return f"Loading the {waiting[0]} ({ids.get(waiting[0])})…" if waiting else ""
 
 
 def _message(exc: Exception) -> str:

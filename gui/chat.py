@@ -125,7 +125,12 @@ class AssistantMessage(QWidget):
         self.footer.hide()
         inner.addWidget(self.footer)
         self.bubble.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.bubble, 1, Qt.AlignmentFlag.AlignLeft)
+        # Left-aligned by a trailing stretch, not by Qt.AlignLeft: a layout item with an
+        # alignment reports no maximum width, so the row computed its height for a bubble as wide
+        # as the whole row, then laid the (narrower) bubble out in that height, and the wrapped
+        # answer lost its last lines.
+        row.addWidget(self.bubble, 1)
+        row.addStretch(0)
 
     # -- live
 

@@ -1,7 +1,7 @@
-"""First start: when the model cache has no controller, say what is missing and build it.
+"""First start: when the model cache has no planner or writer, say what is missing and build it.
 
-Without a controller GGUF nothing can plan, and the alternative is a traceback on the first
-request. This page lists the default model set with what is present, missing, or impossible
+Without a controller GGUF nothing can plan or answer, and the alternative is a traceback on the
+first request. This page lists the default model set with what is present, missing, or impossible
 (its package is not installed), and runs ``scripts/build_model_cache.build`` in the background
 with a progress bar; when it ends the window switches to the chat.
 """
@@ -35,23 +35,34 @@ Builder = Callable[..., list[dict]]
 
 
 def missing_controller(settings: Settings) -> str | None:
-    """Why no request could run now (no usable controller), or None when one is installed."""
+    """Why no request could run now (no usable planner or writer), or None when both are there.
+
+    ``settings.controller`` is one model for both roles; otherwise each role's chosen model must
+    be registered with its files present, and a role left automatic needs any installed
+    controller (the writer falls back to the planner's model).
+    """
     from core.registry import ModelNotFoundError, Registry
 
     cache = settings.cache_path
     if not (cache / "registry.db").exists():
         return f"The model cache at {cache} has not been built yet."
     registry = Registry(cache)
-    if settings.controller:
+    chosen = ({"controller": settings.controller} if settings.controller
+              else {"planner": settings.planner, "writer": settings.writer})
+    automatic = False
+    for role, model_id in chosen.items():
+        if not model_id:
+            automatic = True
+            continue
         try:
-            record = registry.get(settings.controller)
+            record = registry.get(model_id)
         except ModelNotFoundError:
-            return f"The chosen controller {settings.controller} is not in the model cache."
+            return f"The chosen {role} {model_id} is not in the model cache."
         if not registry.resolve(record).exists():
-            return f"The files of the controller {settings.controller} are missing."
-        return None
-    if not any(registry.resolve(r).exists() for r in registry.controllers()):
-        return f"The model cache at {cache} has no controller model (the LLM that plans)."
+            return f"The files of the {role} {model_id} are missing."
+    if automatic and not any(registry.resolve(r).exists() for r in registry.controllers()):
+        return (f"The model cache at {cache} has no controller model (the LLM that plans and "
+                "writes the answers).")
     return None
 
 

@@ -58,12 +58,15 @@ class MainWindow(QMainWindow):
         self.running = False
         self.stopping = False
         self.last_result: dict[str, Any] | None = None
+        self.roles: dict[str, str] = {}  # the planner's and the writer's ids, once warmed up
+        self.warm_seconds: dict[str, float] | None = None
         self.store = Store(settings.data_path / "history.db")
         self.bridge = AssistantBridge(settings, assistant_factory, self)
         self.bridge.event.connect(self._on_event)
         self.bridge.finished.connect(self._on_finished)
         self.bridge.failed.connect(self._on_failed)
         self.bridge.loading.connect(self._on_loading)
+        self.bridge.warmed.connect(self._on_warmed)
         self.bridge.problem.connect(self._on_problem)
 
         # pages
@@ -101,8 +104,9 @@ class MainWindow(QMainWindow):
         self.nav = QButtonGroup(self)
         self.chat_button = self._nav_button("Chat", "Conversations and live runs")
         self.models_button = self._nav_button("Models", "The model registry")
-        self.settings_button = self._nav_button("Settings", "Controller, threads, device, "
-                                                "memory, data folder (Ctrl+,)", checkable=False)
+        self.settings_button = self._nav_button(
+            "Settings", "Planner and writer models, threads, device, memory, data folder (Ctrl+,)",
+            checkable=False)
         self.chat_button.setChecked(True)
         self.chat_button.clicked.connect(self.show_chat)
         self.models_button.clicked.connect(self.show_models)
@@ -129,7 +133,7 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(120)
         self.busy.setMaximumHeight(12)
         self.busy.hide()
-        self.status_text = QLabel("Ready")
+        self.status_text = QLabel("Starting…")
         self.config_text = QLabel()
         self.config_text.setObjectName("muted")
         self.statusBar().addWidget(self.busy)
@@ -146,7 +150,7 @@ class MainWindow(QMainWindow):
         if reason:
             self._show_first_start(reason, builder)
         else:
-            self.bridge.warm_up()
+            self._start_warm_up()
         self.chat.composer.editor.setFocus()
 
     def _nav_button(self, text: str, tip: str, checkable: bool = True) -> QToolButton:
@@ -160,10 +164,27 @@ class MainWindow(QMainWindow):
         return button
 
     def _show_config(self) -> None:
-        controller = self.settings.controller or "automatic controller"
-        self.config_text.setText(f"{controller} · {self.settings.threads} threads · "
-                                 f"{self.settings.device.upper()} · "
-                                 f"{self.settings.memory_budget_mb} MB budget")
+        chosen = self.settings
+        if chosen.controller:
+            models = f"{_short_id(chosen.controller)} (planner and writer)"
+            tip = f"One model for both roles: {chosen.controller}"
+        else:
+            names = {role: self.roles.get(role) or getattr(chosen, role) for role in
+                     ("planner", "writer")}
+            models = " · ".join(f"{role} {_short_id(name) if name else 'automatic'}"
+                                for role, name in names.items())
+            tip = "\n".join(f"{role.capitalize()}: {name or 'best installed (automatic)'}"
+                             for role, name in names.items())
+        self.config_text.setText(f"{models} · {chosen.threads} threads · "
+                                 f"{chosen.device.upper()} · {chosen.memory_budget_mb} MB budget")
+        self.config_text.setToolTip(tip)
+
+    def _start_warm_up(self, prefix: str = "") -> None:
+        """Load the planner and the writer in the background while the window shows; a request
+        sent meanwhile waits for them (queued on the bridge), the window never does."""
+        self.busy.show()
+        self.status_text.setText(prefix + "Loading the planner and the writer…")
+        self.bridge.warm_up()
 
     # -- first start
 
@@ -184,7 +205,7 @@ class MainWindow(QMainWindow):
         self.models_page.set_cache_dir(self.settings.cache_path)
         self.show_chat()
         self.bridge.reconfigure(self.settings)
-        self.bridge.warm_up()
+        self._start_warm_up()
 
     # -- navigation
 
@@ -203,7 +224,7 @@ class MainWindow(QMainWindow):
         """Show the settings dialog; ``dialog_ready(dialog)`` lets tests drive it."""
         if self.first_start is not None:
             return None
-        controllers = [r.id for r in self.models_page.open_registry().controllers()]
+        controllers = self.models_page.open_registry().controllers()
         dialog = SettingsDialog(self.settings, controllers, parent=self)
         if dialog_ready is not None:
             dialog_ready(dialog)
@@ -219,6 +240,7 @@ class MainWindow(QMainWindow):
         save_settings(new, self.settings_home)
         moved = new.data_path != self.settings.data_path
         self.settings = new
+        self.roles, self.warm_seconds = {}, None  # the warm-up below names them again
         if moved:
             self.store = Store(new.data_path / "history.db")
             self.sidebar.set_store(self.store)
@@ -227,9 +249,8 @@ class MainWindow(QMainWindow):
                 self.new_chat()
         self.models_page.set_cache_dir(new.cache_path)
         self.bridge.reconfigure(new)
-        self.bridge.warm_up()
         self._show_config()
-        self.status_text.setText("Settings saved.")
+        self._start_warm_up("Settings saved. ")
 
     # -- conversations
 
@@ -309,6 +330,9 @@ class MainWindow(QMainWindow):
         elif kind == "stage":
             if not self.stopping:
                 message.set_status(STAGE_STATUS.get(data["stage"], data["stage"]))
+        elif kind == "task_progress":
+            if not self.stopping and data.get("what"):
+                message.set_status(f"Running the tasks… {data['what']}")
         elif kind == "task_end":
             message.add_task(data)
         elif kind == "token":
@@ -351,8 +375,22 @@ class MainWindow(QMainWindow):
         elif not self.running:
             self.status_text.setText("Ready.")
 
+    def _on_warmed(self, report: dict[str, Any]) -> None:
+        """The planner and the writer are loaded: say so, with how long each took."""
+        self.roles = {role: report[role] for role in ("planner", "writer") if report.get(role)}
+        self.warm_seconds = dict(report.get("seconds") or {})
+        self._show_config()
+        parts = [f"{role} {seconds:.1f} s" for role, seconds in self.warm_seconds.items()]
+        text = "Ready" + (f" (loaded in {sum(self.warm_seconds.values()):.1f} s: "
+                          f"{', '.join(parts)})." if parts else ".")
+        self.status_text.setToolTip("\n".join(f"{role.capitalize()}: {model}"
+                                               for role, model in self.roles.items()))
+        if not self.running:
+            self.status_text.setText(text)
+
     def _on_problem(self, text: str) -> None:
-        self.status_text.setText(text)
+        self.busy.hide()
+        self.status_text.setText(f"Could not load the models: {text}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         for job in (self.models_page.job, self.first_start.job if self.first_start else None):
@@ -360,3 +398,8 @@ class MainWindow(QMainWindow):
                 job.wait(2.0)
         self.bridge.shutdown()
         super().closeEvent(event)
+
+
+def _short_id(model_id: str) -> str:
+    """A model id without its organisation, for the status bar (the tooltip has it whole)."""
+    return model_id.rsplit("/", 1)[-1]

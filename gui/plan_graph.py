@@ -56,6 +56,7 @@ class TaskNodeItem(QGraphicsObject):
         self.status = "waiting"
         self.model = ""
         self.seconds: float | None = None
+        self.detail = ""  # what a running task reports doing ("summarizing part 2 of 5")
         self.setAcceptHoverEvents(True)
         self._update_tooltip()
 
@@ -64,9 +65,14 @@ class TaskNodeItem(QGraphicsObject):
         return int(self.node["id"])
 
     def set_state(self, status: str | None = None, model: str | None = None,
-                  seconds: float | None = None, reason: str | None = None) -> None:
+                  seconds: float | None = None, reason: str | None = None,
+                  detail: str | None = None) -> None:
         if status is not None:
             self.status = status
+            if status != "running":
+                self.detail = ""
+        if detail is not None:
+            self.detail = detail
         if model is not None:
             self.model = model
         if seconds is not None:
@@ -121,8 +127,11 @@ class TaskNodeItem(QGraphicsObject):
         state = self.status
         if self.seconds is not None:
             state += f"  ·  {self.seconds:.1f} s"
+        elif self.detail and self.status == "running":
+            state += f"  ·  {self.detail}"
         painter.drawText(QRectF(left, rect.top() + 47, width, 18), Qt.AlignmentFlag.AlignLeft,
-                         state)
+                         QFontMetrics(small).elidedText(state, Qt.TextElideMode.ElideRight,
+                                                        int(width)))
 
     def in_point(self) -> QPointF:
         return self.mapToScene(QPointF(0, NODE_H / 2))
@@ -200,7 +209,7 @@ class PlanGraph(QGraphicsView):
     def set_plan(self, plan: list[dict[str, Any]]) -> None:
         self.clear()
         if not plan:
-            self.show_message("No model needed: the controller answers directly.")
+            self.show_message("No model needed: the writer answers directly.")
             return
         columns = layers(plan)
         per_column: dict[int, list[dict[str, Any]]] = {}

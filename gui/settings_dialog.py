@@ -1,4 +1,9 @@
-"""Settings: controller model, threads, device, memory budget, data folder; saved between runs.
+"""Settings: the planner and writer models, threads, device, memory budget, data folder.
+
+Conductor's LLM has two roles: the planner plans each request and picks the models, the writer
+writes the answer and does the text tasks no expert model covers. Each has its own combo;
+``settings.controller`` (one model for both, e.g. from ``--controller``) is shown as both combos
+set to it, and saving clears it so that the two choices take effect.
 
 ``Settings.load()`` reads ``settings.json`` from the default data folder, so that is where the
 settings must be written for the next start to see them, even when the user moves the data folder
@@ -10,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,6 +37,12 @@ from PySide6.QtWidgets import (
 from core.config import Settings
 
 AUTO_CONTROLLER = "Best installed (automatic)"
+ROLE_TIPS = {
+    "planner": "Plans each request as a graph of tasks and picks the model for each task. "
+               "Small and fast is enough: it only chooses among valid options.",
+    "writer": "Writes the answer from the results, and does the text tasks no expert model "
+              "covers: summaries, translation, questions about a text, chat.",
+}
 
 
 def gpu_available() -> bool:
@@ -54,8 +67,9 @@ def save_settings(settings: Settings, home: Path) -> Path:
 class SettingsDialog(QDialog):
     """A form over ``Settings``; ``chosen()`` is the edited copy after Save."""
 
-    def __init__(self, settings: Settings, controllers: list[str], gpu: bool | None = None,
+    def __init__(self, settings: Settings, controllers: Sequence[Any], gpu: bool | None = None,
                  parent: QWidget | None = None) -> None:
+        """``controllers``: the registry's controller rows (or just their ids)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -64,13 +78,23 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.setVerticalSpacing(10)
 
-        self.controller = QComboBox()
-        self.controller.addItem(AUTO_CONTROLLER, "")
-        for model_id in controllers:
-            self.controller.addItem(model_id, model_id)
-        index = self.controller.findData(settings.controller)
-        self.controller.setCurrentIndex(max(0, index))
-        form.addRow("Controller model", self.controller)
+        self.planner = self._role_combo("planner", controllers,
+                                        settings.controller or settings.planner)
+        self.writer = self._role_combo("writer", controllers,
+                                       settings.controller or settings.writer)
+        form.addRow("Planner model", self.planner)
+        form.addRow("Writer model", self.writer)
+        self.one_model_note = QLabel()
+        self.one_model_note.setObjectName("caption")
+        self.one_model_note.setWordWrap(True)
+        if settings.controller:
+            self.one_model_note.setText(
+                f"One model does both jobs now: {settings.controller} (the controller "
+                "setting, as --controller sets it). Saving replaces it with the two choices "
+                "above.")
+        else:
+            self.one_model_note.hide()
+        form.addRow("", self.one_model_note)
 
         self.threads = QSpinBox()
         self.threads.setRange(1, max(64, (os.cpu_count() or 2) * 2))
@@ -119,6 +143,22 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    @staticmethod
+    def _role_combo(role: str, controllers: Sequence[Any], current: str) -> QComboBox:
+        """Automatic, then every controller (the ones tagged for this role first)."""
+        combo = QComboBox()
+        combo.setToolTip(ROLE_TIPS[role])
+        combo.addItem(AUTO_CONTROLLER, "")
+        rows = [(getattr(c, "id", c), list(getattr(c, "tags", []) or [])) for c in controllers]
+        rows.sort(key=lambda row: role not in row[1])
+        for model_id, tags in rows:
+            roles = [r for r in ("planner", "writer") if r in tags]
+            combo.addItem(f"{model_id}  ({', '.join(roles)})" if roles else model_id, model_id)
+        if current and combo.findData(current) < 0:  # kept, not silently made automatic
+            combo.addItem(f"{current}  (not in the model cache)", current)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        return combo
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
         if folder:
@@ -127,7 +167,8 @@ class SettingsDialog(QDialog):
     def chosen(self) -> Settings:
         """The settings as edited (unchanged fields are kept from the original)."""
         return dataclasses.replace(
-            self.original, controller=self.controller.currentData() or "",
+            self.original, controller="", planner=self.planner.currentData() or "",
+            writer=self.writer.currentData() or "",
             threads=self.threads.value(), device=self.device.currentData(),
             memory_budget_mb=self.memory.value(),
             data_dir=self.data_dir.text().strip() or self.original.data_dir)

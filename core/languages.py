@@ -1,0 +1,54 @@
+"""Languages a request names, and which of them it wants a translation into.
+
+One table for every part that deals in languages: the planner writes the target into a
+translation task's arguments (``tgt_lang``), the selector matches it against the language pair
+an imported translation model serves (its registry ``skill``, e.g. ``en-de``), and the writer
+names it in its prompt.
+"""
+
+from __future__ import annotations
+
+import re
+
+# English name -> ISO 639-1 code
+CODES: dict[str, str] = {
+    "English": "en", "German": "de", "French": "fr", "Spanish": "es", "Italian": "it",
+    "Portuguese": "pt", "Dutch": "nl", "Polish": "pl", "Swedish": "sv", "Danish": "da",
+    "Norwegian": "no", "Finnish": "fi", "Czech": "cs", "Russian": "ru", "Ukrainian": "uk",
+    "Turkish": "tr", "Greek": "el", "Chinese": "zh", "Japanese": "ja", "Korean": "ko",
+    "Arabic": "ar", "Hindi": "hi",
+}
+# Other words a request may use for a language.
+ALIASES: dict[str, str] = {"deutsch": "German", "français": "French", "francais": "French",
+                           "español": "Spanish", "espanol": "Spanish", "castilian": "Spanish",
+                           "mandarin": "Chinese", "italiano": "Italian"}
+_NAMES = {**{name.lower(): name for name in CODES}, **ALIASES}
+_NAME = "|".join(sorted(map(re.escape, _NAMES), key=len, reverse=True))
+_TARGETS = re.compile(rf"\b(?:into|to|in|auf)\s+({_NAME})\b"
+                      rf"((?:\s*(?:,|and|or|&)\s*(?:{_NAME})\b)*)", re.IGNORECASE)
+
+
+def languages_named(text: str) -> list[str]:
+    """Languages a text names, in the order they first appear."""
+    found = [_NAMES[m.group(0).lower()] for m in re.finditer(rf"\b(?:{_NAME})\b", text, re.I)]
+    return list(dict.fromkeys(found))
+
+
+def target_languages(request: str) -> list[str]:
+    """The languages a request asks for a translation into, in order: 'into German and French'
+    gives both; 'the German text into English' gives English only. A request that names
+    languages but none after into/to/in: those not introduced by 'from'."""
+    targets: list[str] = []
+    for match in _TARGETS.finditer(request):
+        targets.append(_NAMES[match.group(1).lower()])
+        targets += languages_named(match.group(2) or "")
+    if targets:
+        return list(dict.fromkeys(targets))
+    sources = {_NAMES[m.group(1).lower()] for m in re.finditer(rf"\bfrom\s+({_NAME})\b",
+                                                                request, re.I)}
+    return [name for name in languages_named(request) if name not in sources]
+
+
+def code_of(language: str) -> str:
+    """A language's ISO code ('German' -> 'de'); an unknown name is returned lowered."""
+    return CODES.get(language, language.lower())
