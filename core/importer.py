@@ -902,7 +902,7 @@ def _transformers_record(model_id: str, task: str, spec: TaskSpec, config: dict[
     description += " ONNX " + ("int8." if quantized else "fp32.")
     tags = _tags(card, model_type, task, quantized)
     tasks = [task, *[t for t in spec.extra_tasks if t != task]]
-    return ModelRecord(
+    return ModelRecord(skill=_skill(model_id, task, config, card),
         id=model_id, task=task, tasks=tasks, runtime=RUNTIME, path=dest_rel.as_posix(),
         description=description, license=_license(card), source=source.label, tags=tags,
         downloads=int(source.hub_info.get("downloads", 0)),
@@ -912,6 +912,23 @@ def _transformers_record(model_id: str, task: str, spec: TaskSpec, config: dict[
                       if quantized else "none (fp32)"),
         params=params,
     )
+
+
+def _skill(model_id: str, task: str, config: dict[str, Any], card: dict[str, Any]) -> str:
+    """What the model is for inside its task (core.tasks.SKILLS, the registry's ``skill``):
+    text reading or captioning for image-to-text, the language pair for translation."""
+    if task == "image-to-text":
+        decoder = (config.get("decoder") or {}).get("model_type", "")
+        named = f"{model_id} {config.get('model_type', '')} {decoder}".lower()
+        return "ocr" if "ocr" in named or "donut" in named else "captioning"
+    if task == "translation":
+        pair = re.search(r"(?:^|[-_/])([a-z]{2,3})-([a-z]{2,3})$", model_id.lower())
+        if pair:
+            return f"{pair.group(1)}-{pair.group(2)}"
+        languages = card.get("language") or []
+        if isinstance(languages, list) and len(languages) == 2:
+            return "-".join(map(str, languages))
+    return ""
 
 
 def _license(card: dict[str, Any]) -> str:

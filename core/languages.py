@@ -52,3 +52,35 @@ def target_languages(request: str) -> list[str]:
 def code_of(language: str) -> str:
     """A language's ISO code ('German' -> 'de'); an unknown name is returned lowered."""
     return CODES.get(language, language.lower())
+
+
+# Number words two to twelve (one is also an article in most of these languages), by language:
+# a translation must carry the same numbers as its source, and small models swap them ("sept"
+# for "nine"), so the writer compares them.
+NUMBER_WORDS: dict[str, tuple[str, ...]] = {
+    "English": ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven", "twelve"),
+    "German": ("zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf",
+               "zwölf"),
+    "French": ("deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+               "douze"),
+    "Spanish": ("dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+                "once", "doce"),
+}
+
+
+def numbers_in(text: str, language: str) -> list[int]:
+    """The numbers a text states, as digits or as the language's number words, sorted."""
+    found = [int(n) for n in re.findall(r"\b\d+\b", text)]
+    words = NUMBER_WORDS.get(language, ())
+    for word in re.findall(r"[^\W\d_]+", text.lower()):
+        if word in words:
+            found.append(words.index(word) + 2)
+    return sorted(found)
+
+
+def with_digits(text: str) -> str:
+    """English number words (two to twelve) written as digits."""
+    words = NUMBER_WORDS["English"]
+    return re.sub(rf"\b({'|'.join(words)})\b",
+                  lambda m: str(words.index(m.group(1).lower()) + 2), text, flags=re.I)

@@ -72,19 +72,15 @@ class Selector:
         candidates = self.registry.candidates(node.task, self.memory_budget_bytes,
                                               limit=self.top_k)
         ids = [c.id for c in candidates]
-        note = ""
+        note = ""  # why no candidate serves, when the request's language rules them all out
         if node.task == "translation" and node.args.get("tgt_lang"):
             candidates, note = _serving_language(candidates, str(node.args["tgt_lang"]))
         wanted = wanted_skill(node.task, request)
+        missing = ""  # the skill the request asks for that no candidate has
         if wanted and candidates:
             fitting = [c for c in candidates if c.skill == wanted]
-            if fitting:
-                candidates = fitting
-            else:
-                have = candidates[0]
-                skill = skill_of(node.task, have.skill)
-                note = (f"no {wanted} model is installed; {have.id} can only {skill.can}"
-                        if skill else f"no {wanted} model is installed; {have.id} is the nearest")
+            candidates = fitting or candidates
+            missing = "" if fitting else wanted
         if not candidates:
             if task.llm_fallback and self.writer_record is not None:
                 why = note or "no expert model for this task is installed"
@@ -95,13 +91,17 @@ class Selector:
                           f"no installed model can do {node.task}; import one with "
                           "`main.py models import`", ids)
         if len(candidates) == 1 or self.controller is None:
-            only = candidates[0]
-            reason = note or ("the only installed model for this task" if len(candidates) == 1
-                              else "the most downloaded installed model for this task")
-            return Choice(node.id, node.task, only.id, reason, ids, only)
-        index, reason = self._ask(request, node, candidates)
-        chosen = candidates[index]
-        return Choice(node.id, node.task, chosen.id, reason, ids, chosen, llm_decided=True)
+            chosen, decided = candidates[0], False
+            reason = ("the only installed model for this task" if len(candidates) == 1
+                      else "the most downloaded installed model for this task")
+        else:
+            index, reason = self._ask(request, node, candidates)
+            chosen, decided = candidates[index], True
+        if missing:
+            skill = skill_of(node.task, chosen.skill)
+            reason = (f"no {missing} model is installed; {chosen.id} can only {skill.can}"
+                      if skill else f"no {missing} model is installed; {reason}")
+        return Choice(node.id, node.task, chosen.id, reason, ids, chosen, llm_decided=decided)
 
     def _ask(self, request: str, node: TaskNode, candidates: list[ModelRecord]
              ) -> tuple[int, str]:

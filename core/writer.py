@@ -4,18 +4,19 @@ HuggingGPT hands text tasks that no expert covers to its LLM. Here that LLM is a
 model, so each task gets a prompt it follows (its instructions in the system turn, the text fenced
 in the user turn), greedy decoding with a repetition penalty, and checks on what comes back: an
 echo of the prompt is cut, a summary that only copies its text is asked for again, a loop ends
-the text. A text longer than the context is never an error: it is split on paragraph and
-sentence boundaries, summarized or translated piece by piece (with progress), and a question is
-answered from the pieces that share most words with it.
+the text. A text longer than a call is never an error: a summary is written from its key
+sentences, a translation goes piece by piece (split at paragraph and sentence boundaries), a
+question is answered from the pieces that share most words with it; long work reports progress.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.languages import target_languages
+from core.languages import numbers_in, target_languages, with_digits
 from core.llm import Controller
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
@@ -130,6 +131,71 @@ def split_text(text: str, max_tokens: int, count: Callable[[str], int]) -> list[
     return pieces
 
 
+def key_sentences(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
+    """The sentences of a long text that carry most of it, in their original order, within
+    ``max_tokens``. The opening and closing sentences come first (where reports state and
+    restate their point: the lead is the strongest simple summary there is); the rest of the
+    budget goes to the sentences whose content words the whole text keeps using, with a bonus for
+    numbers and names (the facts a summary must keep). A sentence said twice counts once."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    sentences: list[tuple[int, str]] = []  # (paragraph, sentence)
+    seen: set[str] = set()
+    for index, paragraph in enumerate(paragraphs):
+        for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
+            key = " ".join(words_of(sentence))
+            if key and key not in seen:
+                seen.add(key)
+                sentences.append((index, sentence.strip()))
+    frequency: dict[str, int] = {}
+    for _, sentence in sentences:
+        for word in set(_content_words(sentence)):
+            frequency[word] = frequency.get(word, 0) + 1
+
+    def centrality(sentence: str) -> float:
+        words = set(_content_words(sentence))
+        return sum(math.log1p(frequency[w]) for w in words) / math.sqrt(1 + len(words))
+
+    top = max((centrality(s) for _, s in sentences), default=1.0) or 1.0
+
+    def score(order: int) -> float:
+        sentence = sentences[order][1]
+        value = centrality(sentence) / top  # 0..1
+        value += 0.4 * bool(re.search(r"\d", sentence))
+        value += 0.1 * min(3, len(re.findall(r"(?<=\s)[A-Z][a-z]+", sentence)))
+        return value
+
+    lead = list(range(min(3, len(sentences))))
+    close = list(range(max(len(lead), len(sentences) - 2), len(sentences)))
+    rest = sorted(set(range(len(sentences))) - set(lead) - set(close), key=score, reverse=True)
+    chosen: set[int] = set()
+    used = 0
+    for order in [*lead, *close, *rest]:
+        cost = count(sentences[order][1]) + 1
+        if used + cost <= max_tokens:
+            chosen.add(order)
+            used += cost
+    kept: list[str] = []
+    last_paragraph = None
+    for order in sorted(chosen):
+        paragraph, sentence = sentences[order]
+        if kept:
+            kept.append("\n\n" if paragraph != last_paragraph else " ")
+        kept.append(sentence)
+        last_paragraph = paragraph
+    return "".join(kept)
+
+
+def _content_words(sentence: str) -> list[str]:
+    return [w for w in words_of(sentence) if len(w) > 3 and w not in _COMMON]
+
+
+_COMMON = frozenset("""
+that this with from have were been they their there which would could should about into than
+then them these those what when where will also more most some such only other over very just
+said each after before while being because through during between
+""".split())
+
+
 # ---------------------------------------------------------------- checks on what comes back
 
 
@@ -179,9 +245,13 @@ def strip_echo(output: str, prompt_parts: Sequence[str]) -> str:
 class Writer:
     """Text tasks on a loaded chat controller."""
 
-    def __init__(self, controller: Controller, max_tokens: int = 320) -> None:
+    def __init__(self, controller: Controller, max_tokens: int = 320,
+                 piece_tokens: int = 1800) -> None:
         self.controller = controller
         self.max_tokens = max_tokens
+        # source tokens per call: fewer than the context holds, as a 1.5B model summarizes a
+        # few pages better than a whole report, and a piece's time grows with its length squared
+        self.piece_tokens = piece_tokens
 
     # -- budget
 
@@ -190,7 +260,7 @@ class Writer:
 
     def piece_budget(self, answer_tokens: int) -> int:
         """Tokens of source text one call can take: the context less instructions and answer."""
-        return max(256, min(2500, self.controller.n_ctx - answer_tokens - 400))
+        return max(128, min(self.piece_tokens, self.controller.n_ctx - answer_tokens - 400))
 
     def _ask(self, system: str, user: str, max_tokens: int, prefix: str = "") -> str:
         text = self.controller.chat([{"role": "system", "content": system},
@@ -201,27 +271,24 @@ class Writer:
     # -- tasks
 
     def summarize(self, text: str, request: str = "", progress: Progress | None = None) -> str:
+        """One summary call when the text fits a call; a longer text is first cut down to its
+        key sentences (see ``key_sentences``), so a 3,000-word report or a whole book costs one
+        call of bounded size instead of failing on the context or running for an hour."""
         length = summary_length(request)
-        pieces = split_text(text, self.piece_budget(200), self.count)
-        if len(pieces) == 1:
-            return self._summary(pieces[0], length)
-        notes = []
-        for index, piece in enumerate(pieces):
-            if progress:
-                progress(index, len(pieces) + 1, f"summarizing part {index + 1} of {len(pieces)}")
-            notes.append(self._summary(piece, SummaryLength(sentences=3)))
+        budget = self.piece_budget(200)
+        if self.count(text) <= budget:
+            return self._summary(text, length)
         if progress:
-            progress(len(pieces), len(pieces) + 1, "combining the parts' summaries")
-        combined = "\n\n".join(notes)
-        while self.count(combined) > self.piece_budget(200):  # very long texts: fold again
-            combined = "\n\n".join(self._summary(p, SummaryLength(sentences=3))
-                                   for p in split_text(combined, self.piece_budget(200),
-                                                       self.count))
-        return self._summary(combined, length, parts=True)
+            progress(0, 2, f"picking the key sentences of a {len(text.split()):,}-word text")
+        selected = key_sentences(text, budget, self.count)
+        if progress:
+            progress(1, 2, "summarizing the key sentences")
+        return self._summary(selected, length, excerpt=True)
 
-    def _summary(self, text: str, length: SummaryLength, parts: bool = False) -> str:
-        what = "these summaries of a document's parts" if parts else "this text"
-        user = (f"Summarize {what} {length.instruction()}. Keep the names, numbers and places."
+    def _summary(self, text: str, length: SummaryLength, excerpt: bool = False) -> str:
+        what = "this document (its key sentences, in order)" if excerpt else "this text"
+        user = (f"Summarize {what} {length.instruction()} of plain prose, not a list: its "
+                "main point, with the key facts (names, numbers as written, places)."
                 f"\n\n<text>\n{text}\n</text>")
         budget = (length.words * 2 if length.words else 40 * length.sentences) + 40
         summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
@@ -230,8 +297,11 @@ class Writer:
             user = (f"In {max(1, length.sentences - 1)} short sentence(s) of your own words, say "
                     f"what this text is about and its key facts.\n\n<text>\n{text}\n</text>")
             summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
-        if length.asked and not length.words:
-            summary = " ".join(re.split(r"(?<=[.!?])\s+", summary)[: length.sentences])
+        summary = " ".join(line.strip().lstrip("-*• ").strip() for line in summary.splitlines()
+                           if line.strip())  # prose, even when a list came back
+        if not length.words:
+            limit = length.sentences if length.asked else length.sentences + 1
+            summary = " ".join(re.split(r"(?<=[.!?])\s+", summary)[:limit])
         return summary
 
     def translate(self, text: str, target: str | None, request: str = "",
@@ -251,9 +321,18 @@ class Writer:
                         {"role": "user", "content": user}]
             # the instructions and worked examples are the same for every text: kept evaluated
             fixed = shots[-1]["content"] if shots else TRANSLATE_SYSTEM
-            translated = self.controller.chat(messages, max_tokens=max(64, 2 * self.count(piece)
-                                                                       + 32), fixed=fixed)
-            out.append(strip_echo(drop_repeats(translated), [user]))
+            budget = max(64, 2 * self.count(piece) + 32)
+            translated = strip_echo(drop_repeats(
+                self.controller.chat(messages, max_tokens=budget, fixed=fixed)), [user])
+            if numbers_in(translated, target) != numbers_in(piece, "English") \
+                    and with_digits(piece) != piece:
+                # a number changed on the way ("sept" for "nine"): digits survive translation
+                messages[-1]["content"] = f"Translate into {target}:\n\n{with_digits(piece)}"
+                again = strip_echo(drop_repeats(
+                    self.controller.chat(messages, max_tokens=budget, fixed=fixed)), [user])
+                if numbers_in(again, target) == numbers_in(with_digits(piece), "English"):
+                    translated = again
+            out.append(translated)
         return "\n\n".join(out)
 
     def answer(self, question: str, context: str) -> str:

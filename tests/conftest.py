@@ -124,10 +124,25 @@ def workspace(tmp_path):
     return Workspace(tmp_path / "workspace")
 
 
+def _role(registry, role: str):
+    return next(r for r in registry.controllers() if role in r.tags)
+
+
 @pytest.fixture(scope="session")
 def controller(registry, pool):
-    """The default controller GGUF with its planning adapter, loaded as the Assistant loads it."""
-    return pool.get(registry.controllers()[0]).model
+    """The default planner GGUF with its planning adapter, loaded as the Assistant loads it."""
+    return pool.get(_role(registry, "planner")).model
+
+
+@pytest.fixture(scope="session")
+def writer_record(registry):
+    return _role(registry, "writer")
+
+
+@pytest.fixture(scope="session")
+def writer(pool, writer_record):
+    """The default writer GGUF (a chat model), loaded as the Assistant loads it."""
+    return pool.get(writer_record).model
 
 
 @pytest.fixture(scope="session")

@@ -403,7 +403,7 @@ def test_selector_sees_imported_models_and_the_llm_chooses(registry_tmp, tiny_ro
         shutil.copytree(tiny_models.build("distilbert", tiny_root), folder)
         (folder / "README.md").write_text(f"---\nlicense: mit\n---\n\n{text}\n")
         import_model(folder, registry_tmp, model_id=f"tiny/{name}")
-    selector = Selector(registry_tmp, controller, controller_record=None)
+    selector = Selector(registry_tmp, controller, writer_record=None)
     assert len(registry_tmp.candidates("text-classification")) == 2
     node = TaskNode("text-classification", 0, [-1], {"text": "I loved this movie!"})
     choice = selector.select_one("Is this movie review positive? I loved this movie!", node)
@@ -490,3 +490,17 @@ def test_standard_set_script_stops_when_the_hub_is_unreachable(tmp_path, monkeyp
     assert script.main(["--cache", str(cache), "--extras"]) == script.EXIT_OFFLINE
     assert "cannot reach the Hugging Face hub" in capsys.readouterr().err
     assert not cache.exists()
+
+
+def test_an_imported_models_skill_inside_its_task_is_recorded():
+    from core.importer import _skill
+
+    assert _skill("Helsinki-NLP/opus-mt-en-de", "translation", {"model_type": "marian"}, {}) \
+        == "en-de"
+    assert _skill("my/translator", "translation", {}, {"language": ["en", "fr"]}) == "en-fr"
+    assert _skill("microsoft/trocr-small-printed", "image-to-text",
+                  {"model_type": "vision-encoder-decoder", "decoder": {"model_type": "trocr"}},
+                  {}) == "ocr"
+    assert _skill("Salesforce/blip-image-captioning-base", "image-to-text",
+                  {"model_type": "blip"}, {}) == "captioning"
+    assert _skill("some/classifier", "text-classification", {}, {}) == ""

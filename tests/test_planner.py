@@ -115,3 +115,9 @@ def test_two_hundred_random_requests_all_give_schema_valid_plans(planner):
 ])
 def test_single_task_requests(planner, request_text, files, expected):
     assert expected in _tasks(planner.plan(request_text, files))
+
+
+def test_a_translation_carries_the_language_the_request_asks_for(planner):
+    result = planner.plan("Translate into French: the museum opens at ten")
+    translations = [n for n in result.plan if n.task == "translation"]
+    assert translations and translations[0].args["tgt_lang"] == "French"
