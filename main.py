@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ask.add_argument("--conversation", help="continue a conversation (id from `history`)")
     ask.add_argument("--controller", "-m", metavar="ID",
-                     help="controller LLM for this run (registry id; default: the setting)")
+                     help="one LLM for everything in this run: plans, picks and writes "
+                          "(registry id; default: the planner and writer settings)")
+    ask.add_argument("--planner", metavar="ID", help="the LLM that plans and picks models")
+    ask.add_argument("--writer", metavar="ID",
+                     help="the LLM that writes the answer and does the text tasks")
 
     plan = sub.add_parser("plan", help="planning only: print the task graph")
     plan.add_argument("request", nargs="?")
@@ -43,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--batch", type=Path,
                       help="JSONL of {request, files}; prints one JSON plan per line")
     plan.add_argument("--controller", "-m", metavar="ID",
-                      help="controller LLM for this run (registry id; default: the setting)")
+                      help="the LLM that plans this run (registry id; default: the planner "
+                           "setting)")
 
     run = sub.add_parser("run", help="run one expert model on one input, no LLM")
     run.add_argument("task")
@@ -195,19 +200,27 @@ class EventPrinter:
 
 
 
-def _assistant(controller: str | None = None):
-    """An Assistant with the saved settings, the controller overridden for this run if given."""
+def _assistant(controller: str | None = None, planner: str | None = None,
+               writer: str | None = None):
+    """An Assistant with the saved settings, the LLM roles overridden for this run if given."""
     from core import Assistant
     from core.config import Settings
 
     settings = Settings.load()
     if controller:
         settings.controller = controller
+    if planner or writer:
+        settings.controller = ""
+        settings.planner = planner or settings.planner
+        settings.writer = writer or settings.writer
     return Assistant(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    assistant = _assistant(args.controller)
+    if args.controller and (args.planner or args.writer):
+        raise ValueError("--controller is one model for every role: give it, or --planner "
+                         "and --writer, not both")
+    assistant = _assistant(args.controller, args.planner, args.writer)
     result = assistant.ask(args.request, files=args.file, conversation_id=args.conversation,
                            on_event=EventPrinter(stream_answer=not args.json))
     if args.json:

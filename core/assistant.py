@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cancel import Cancelled, check
-from core.capabilities import installed_capabilities
+from core.capabilities import asks_what_it_can_do, installed_capabilities
 from core.config import Settings
 from core.executor import CANCELLED, DONE, Executor, output_text
 from core.llm import Controller
@@ -224,7 +224,10 @@ class Assistant:
         try:
             clock = time.perf_counter()
             emit("stage", {"stage": "planning", "status": "start"})
-            planned = self.planner.plan(request, names, history, cancel=cancel)
+            if asks_what_it_can_do(request) and not paths:
+                planned = PlanResult([], 0.0, 0, [])  # answered from the registry, not planned
+            else:
+                planned = self.planner.plan(request, names, history, cancel=cancel)
             timings["planning"] = time.perf_counter() - clock
             plan_json = [n.to_json() for n in planned.plan]
             emit("plan", {"plan": plan_json, "seconds": planned.seconds})

@@ -8,10 +8,26 @@ describe pictures), plus the text tasks the writer LLM does itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.registry import ModelRecord, Registry
 from core.tasks import SKILLS, TASKS
+
+# A question about the assistant itself: answered from the registry, never planned (a small
+# planner turns "what could you help me with?" into a classification task).
+CAPABILITY_QUESTION = re.compile(
+    r"\b(what (?:else )?(?:can|could|do) you do|what are you (?:able|good)|what can i (?:ask|do)|"
+    r"your (?:capabilities|abilities|skills|features)|how (?:can|could) you help|"
+    r"what (?:sort|kinds?|types?) of (?:things|tasks|stuff) (?:can|could|do) you|"
+    r"what do you (?:offer|support)|"
+    r"what (?:tasks|models) (?:can|do|are)|who are you|what are you\b(?! (?:doing|saying)))",
+    re.I)
+GREETING = re.compile(r"^\s*(hi|hello|hey|good (?:morning|afternoon|evening)|hallo)\b", re.I)
+
+
+def asks_what_it_can_do(request: str) -> bool:
+    return bool(CAPABILITY_QUESTION.search(request))
 
 
 @dataclass(frozen=True)

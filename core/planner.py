@@ -255,6 +255,35 @@ def read_named_files(nodes: Sequence[TaskNode], files: Sequence[str]) -> None:
                 node.dep = sorted({*(d for d in node.dep if d >= 0), reader.id})
 
 
+# Text tasks a request's own words can feed; one of them is where an unread text file belongs.
+_TEXT_READERS = ("question-answering", "conversational", "text-generation", "summarization",
+                 "translation", "text2text-generation")
+
+
+def read_unread_text_files(nodes: Sequence[TaskNode], files: Sequence[str]) -> None:
+    """An attached text file that no task reads is what the request is about: "What time does
+    the library close?" with library.txt attached, planned as a chat reply to the question, is a
+    question about the file. The first text task that takes only the request's words reads it:
+    as the passage of a question (a chat reply or free writing becomes question answering), as
+    the text of a summary or translation."""
+    used = {str(v).strip() for node in nodes for v in node.args.values()}
+    unread = [f for f in files if kind_of_file(f) == TEXT and f not in used]
+    if not unread:
+        return
+    for node in nodes:
+        if node.task not in _TEXT_READERS or any(d >= 0 for d in node.dep):
+            continue
+        if str(node.args.get("context", "")).strip() in files:
+            continue  # a question that already reads another file
+        if node.task in ("conversational", "text-generation", "question-answering"):
+            question = node.args.get("text", "")
+            node.task = "question-answering"
+            node.args = {"text": question, "context": unread[0]}
+        else:
+            node.args["text"] = unread[0]
+        return
+
+
 def set_target_languages(nodes: Sequence[TaskNode], request: str) -> None:
     """Each translation task's ``tgt_lang``, from the languages the request asks for, in order
     ('into German and French': the first translation German, the second French). Read from the
@@ -339,6 +368,7 @@ class Planner:
                     value = request  # an empty text argument: the request is the text
                 node.args[key] = value
         read_named_files(nodes, files)
+        read_unread_text_files(nodes, files)
         set_target_languages(nodes, request)
         plan = validate(nodes, files)
         result = PlanResult(plan, time.perf_counter() - started, prompt_tokens,

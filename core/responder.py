@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.capabilities import Capability, capabilities_text
+from core.capabilities import GREETING, Capability, asks_what_it_can_do, capabilities_text
 from core.executor import DONE, SKIPPED, TIMED_OUT, TaskResult, output_text
 from core.llm import Controller
 from core.planner import Turn
@@ -36,12 +36,6 @@ from core.tasks import TASKS, get_task, skill_of, wanted_skill
 from core.textclip import clip
 
 WRITER_TASKS = frozenset(t.name for t in TASKS.values() if t.llm_fallback)
-CAPABILITY_QUESTION = re.compile(
-    r"\b(what (?:can|could|do) you do|what are you (?:able|good)|what can i (?:ask|do)|"
-    r"your (?:capabilities|abilities|skills|features)|how can you help|what do you (?:offer|"
-    r"support)|what (?:tasks|models) (?:can|do|are)|who are you|what are you)\b", re.I)
-GREETING = re.compile(r"^\s*(hi|hello|hey|good (?:morning|afternoon|evening)|hallo)\b", re.I)
-
 ANSWER_SYSTEM = (
     "You are Conductor, an offline assistant. Local models ran steps for the user's request; "
     "their results follow the request. Tell the user what was found, in one to three plain "
@@ -177,8 +171,12 @@ def problem_sentence(result: TaskResult, results: Sequence[TaskResult]) -> str:
     if result.model is None or "no installed model" in error:
         return (f"I could not {what}: no installed model can do {result.task}. Import one with "
                 "`main.py models import <folder or hub id>`.")
-    fix = ("check the input file" if "file" in error.lower() or "readable" in error.lower()
-           else f"`main.py models verify {result.model}` checks the model's files")
+    if re.match(r"^\w*(Error|Exception)\b", error):  # the model crashed, not the input
+        fix = f"`main.py models verify {result.model}` checks the model's files"
+    elif re.search(r"\bfile|readable|image|audio", error, re.I):
+        fix = "check the attached file"
+    else:
+        fix = "say more precisely what you need, e.g. name the labels or the text"
     return f"The {result.task} step failed ({clip(error, 200)}); {fix}."
 
 
@@ -306,7 +304,7 @@ class Responder:
 
     def _without_tasks(self, request: str, history: Sequence[Turn],
                        stream: Callable[[str], None]) -> tuple[str, str]:
-        if CAPABILITY_QUESTION.search(request) or not self.writer.is_chat_model:
+        if asks_what_it_can_do(request) or not self.writer.is_chat_model:
             text = self.capability_answer(request)
             stream(text)
             return text, "records"

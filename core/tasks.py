@@ -133,13 +133,16 @@ SKILL_WORDS: dict[str, dict[str, str]] = {
                       r"shows?|depicts?|see|looks? like|scene)\b",
     },
 }
+# What a request that names no job wants of the task ("what's going on in this picture?"):
+# for image-to-text, as for Hugging Face's pipeline, a description.
+DEFAULT_SKILL: dict[str, str] = {"image-to-text": "captioning"}
 # "read it aloud" asks for speech, not for text reading
 _ALOUD = r"\bread\b[^.,;]{0,40}\b(aloud|out loud|out)\b"
 
 
 def wanted_skill(task: str, request: str) -> str | None:
-    """The skill a request asks of a task (None when the task has no skills or the request
-    does not say); reading words win, as a request to read a photo's text wants OCR."""
+    """The skill a request asks of a task (None when the task has no skills); reading words
+    win, as a request to read a photo's text wants OCR; else the task's default skill."""
     words = SKILL_WORDS.get(task)
     if not words:
         return None
@@ -147,7 +150,7 @@ def wanted_skill(task: str, request: str) -> str | None:
     for skill, pattern in words.items():
         if re.search(pattern, lowered):
             return skill
-    return None
+    return DEFAULT_SKILL.get(task)
 
 
 def skill_of(task: str, skill: str) -> Skill | None:

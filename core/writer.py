@@ -185,6 +185,16 @@ def key_sentences(text: str, max_tokens: int, count: Callable[[str], int]) -> st
     return "".join(kept)
 
 
+def _numbered_facts(text: str) -> list[str]:
+    """A text's quantities with what they count ("12 percent", "300 engineers"), in order;
+    dates and years left out (a summary may round them away)."""
+    found = re.findall(r"\b(\d[\d,.]*\s?(?:%|percent|per cent|[a-z]+))", text)
+    months = ("january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december")
+    return list(dict.fromkeys(f for f in found if not f.lower().endswith(months)
+                              and not re.fullmatch(r"\d{4}\s?\w+", f)))
+
+
 def _content_words(sentence: str) -> list[str]:
     return [w for w in words_of(sentence) if len(w) > 3 and w not in _COMMON]
 
@@ -292,6 +302,12 @@ class Writer:
                 f"\n\n<text>\n{text}\n</text>")
         budget = (length.words * 2 if length.words else 40 * length.sentences) + 40
         summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
+        facts = _numbered_facts(text)
+        if facts and not any(f.split()[0] in summary for f in facts):
+            # a small model's summary tends to drop the numbers: name them and ask again
+            user = (f"{user.split(chr(10))[0]} Mention these facts: {'; '.join(facts[:4])}."
+                    f"\n\n<text>\n{text}\n</text>")
+            summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
         if copied_share(summary, text) > 0.6 or len(summary) >= 0.9 * len(text):
             # a copy, not a summary: ask for the main points in fewer, own words
             user = (f"In {max(1, length.sentences - 1)} short sentence(s) of your own words, say "

@@ -9,6 +9,9 @@ What it measures, each after a warm-up, several runs:
   one whose prefix state is loaded from disk, as in a new process;
 - experts: the int8 ONNX sentence encoder against the same model in PyTorch fp32 through a
   transformers pipeline, same input and threads, plus first-call load times of every default expert;
+- writer: the answer-writing LLM's tokens/s and a 3,000-word report summarized;
+- first request: a new process warms the planner and writer (as the app does while its window
+  shows), then answers the demo request;
 - end to end: the README demo request, wall time per stage and peak resident memory (a child
   process, so its peak is its own), and the same request as `main.py ask` in a new process each
   time (what a command-line user waits: start-up and loads included);
@@ -327,7 +330,8 @@ def bench_end_to_end(runs: int) -> dict[str, Any]:
         f"    t = time.perf_counter(); r = a.ask({DEMO!r}); w = time.perf_counter() - t\n"
         "    out.append({'wall_s': w, **r['timings']})\n"
         "devices = {t['model']: t.get('device') for t in r['tasks']}\n"
-        "devices[a.controller_record().id] = a.controller.device\n"
+        "devices[a.planner_record().id] = a.controller.device\n"
+        "devices[a.writer_record().id] = a.writer.device\n"
         "print(json.dumps({'runs': out, 'devices': devices, 'peak_rss_mb': peak_mb()}))"
     )
     started = time.perf_counter()
@@ -357,6 +361,69 @@ def bench_cli_demo(runs: int) -> dict[str, Any]:
     stages = {key: stats([t[key] for _, t in measured]) for key in measured[0][1]}
     return {"request": DEMO, "process_wall_s": stats([w for w, _ in measured]),
             "stages_s": stages}
+
+
+def bench_writer(assistant, runs: int) -> dict[str, Any]:
+    """The writer LLM: its speed, the demo's answer, and a 3,000-word report summarized (the
+    report the answer evaluation uses, scripts/eval_answers.py)."""
+    import numpy as np
+    from eval_answers import long_report
+
+    from core.writer import Writer
+
+    writer = assistant.writer
+    prompt = writer.tokenize(PROMPT, add_bos=True)
+
+    def prompt_rate() -> float:
+        writer.llama.n_tokens = 0
+        started = time.perf_counter()
+        writer.logits_for(prompt)
+        return len(prompt) / (time.perf_counter() - started)
+
+    def generated_rate() -> float:
+        tokens = list(prompt)
+        writer.logits_for(tokens)
+        started = time.perf_counter()
+        for _ in range(32):
+            tokens.append(int(np.argmax(writer.logits_for(tokens))))
+        return 32 / (time.perf_counter() - started)
+
+    report = long_report()
+
+    def summary() -> float:
+        started = time.perf_counter()
+        Writer(writer).summarize(report, "Summarize the report")
+        return time.perf_counter() - started
+
+    return {"model": assistant.writer_record().id, "device": writer.device,
+            "prompt_tps": stats(repeat(prompt_rate, runs)),
+            "generated_tps": stats(repeat(generated_rate, runs)),
+            "summary_3000_words_s": stats(repeat(summary, max(1, runs // 3), warmup=0)),
+            "report_words": len(report.split())}
+
+
+def bench_first_request(runs: int) -> dict[str, Any]:
+    """What a user of the desktop app waits: a new process warms the planner and the writer (as
+    the window does while it shows), then answers the demo request."""
+    code = (
+        f"import json, sys, time; sys.path.insert(0, {str(ROOT)!r}); "
+        "from core import Assistant; t = time.perf_counter(); a = Assistant(); "
+        "parts = a.warm_up(); w = time.perf_counter() - t; t = time.perf_counter(); "
+        f"r = a.ask({DEMO!r}); f = time.perf_counter() - t; "
+        "print(json.dumps({'warm_up_s': w, 'first_request_s': f, 'parts': parts}))"
+    )
+
+    def once() -> dict[str, float]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              cwd=ROOT, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    measured = [once() for _ in range(runs)]
+    return {"request": DEMO,
+            "warm_up_s": stats([m["warm_up_s"] for m in measured]),
+            "first_request_s": stats([m["first_request_s"] for m in measured]),
+            "open_to_answer_s": stats([m["warm_up_s"] + m["first_request_s"]
+                                       for m in measured])}
 
 
 def bench_startup(runs: int) -> dict[str, Any]:
@@ -393,7 +460,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     runs = 3 if quick else 7
     assistant = Assistant()
     threads = assistant.settings.threads
-    gguf = assistant.registry.resolve(assistant.controller_record())
+    gguf = assistant.registry.resolve(assistant.planner_record())
     report: dict[str, Any] = {
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpu_count": os.cpu_count(), "threads": threads,
@@ -405,7 +472,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("controller", lambda: bench_controller(gguf, threads, runs, 32 if quick else 64)),
         ("planning", lambda: bench_planning(assistant, runs)),
         ("experts", lambda: bench_experts(assistant, threads, runs)),
+        ("writer", lambda: bench_writer(assistant, runs)),
         ("end_to_end", lambda: bench_end_to_end(2 if quick else 5)),
+        ("first_request", lambda: bench_first_request(2 if quick else 3)),
         ("cli_demo", lambda: bench_cli_demo(2 if quick else 5)),
         ("startup", lambda: bench_startup(runs)),
     ]
@@ -466,6 +535,20 @@ def markdown(report: dict[str, Any]) -> str:
                    if k not in ("wall_s", "total"))),
         ("peak RSS of the demo process (MB)", f"{e['peak_rss_mb']:.0f}", ""),
     ]
+    if "writer" in report:
+        wr = report["writer"]
+        rows += [
+            (f"writer ({wr['model']}) prompt / generated tokens/s",
+             f"{wr['prompt_tps']['median']:.0f} / {wr['generated_tps']['median']:.1f}", ""),
+            (f"summary of a {wr['report_words']:,}-word report (s)",
+             f"{wr['summary_3000_words_s']['median']:.1f}", "from its key sentences"),
+        ]
+    if "first_request" in report:
+        fr = report["first_request"]
+        rows.append(("app opened: planner and writer warmed, then the demo request (s)",
+                     f"{fr['open_to_answer_s']['median']:.2f}",
+                     f"warm-up {fr['warm_up_s']['median']:.2f}, first request "
+                     f"{fr['first_request_s']['median']:.2f}"))
     if "cli_demo" in report:
         cli = report["cli_demo"]
         rows.append(("demo request as `main.py ask`, a new process each time (s)",
