@@ -587,8 +587,11 @@ _shared_lock = threading.Lock()
 
 def shared_controller(model_path: Path | str, **options: Any) -> Controller:
     """One controller per GGUF (and options) in the process: the stages and the LLM-fallback
-    runner share it instead of loading the weights twice."""
-    key = (str(Path(model_path).resolve()), tuple(sorted(options.items())))
+    runner share it instead of loading the weights twice. Where its saved prefix states live
+    (``state_dir``) is no reason for a second copy: a 1.5B writer is 1.1 GB, and every Assistant
+    of a process (each with its own data folder, as in the tests) shares the first one's."""
+    key = (str(Path(model_path).resolve()),
+           tuple(sorted((k, v) for k, v in options.items() if k != "state_dir")))
     with _shared_lock:
         if key not in _shared:
             _shared[key] = Controller(model_path, **options)

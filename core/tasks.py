@@ -30,7 +30,9 @@ class Task:
 
     ``inputs`` maps argument key to resource kind, in the order the planner writes them.
     ``outputs`` are the kinds a dependant may take from this task's result.
-    ``llm_fallback`` marks text tasks the controller LLM can do itself when no expert is installed.
+    ``llm_fallback`` marks text tasks the writer LLM can do itself when no expert is installed.
+    ``options`` are argument keys that are settings, not resources, filled from the request
+    after decoding (translation's ``tgt_lang``).
     """
 
     name: str
@@ -38,6 +40,7 @@ class Task:
     inputs: tuple[tuple[str, str], ...]
     outputs: tuple[str, ...]
     llm_fallback: bool = False
+    options: tuple[str, ...] = ()
 
     @property
     def input_keys(self) -> tuple[str, ...]:
@@ -63,7 +66,7 @@ CATALOGUE: tuple[Task, ...] = (
     Task("summarization", "shorten a text to its main points", (("text", _T),), (_T,),
          llm_fallback=True),
     Task("translation", "translate a text into another language", (("text", _T),), (_T,),
-         llm_fallback=True),
+         llm_fallback=True, options=("tgt_lang",)),
     Task("text-generation", "write or continue a text (story, poem, email)", (("text", _T),),
          (_T,), llm_fallback=True),
     Task("conversational", "reply to a chat message", (("text", _T),), (_T,),

@@ -553,6 +553,26 @@ def output_path(folder: Path, label: str) -> Path:
     return path
 
 
+def comparison_table(paths: list[Path]) -> str:
+    """Saved results side by side, per kind: passed / scored items (the README's table)."""
+    results = [json.loads(p.read_text()) for p in paths]
+    kinds = list(dict.fromkeys(k for r in results for k in r["totals"]["by_kind"]))
+    head = [r["config"].get("label") or p.stem for r, p in zip(results, paths, strict=True)]
+    lines = ["| kind | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
+
+    def cell(block: dict[str, Any] | None) -> str:
+        if not block:
+            return "not run"
+        return f"{block['passed']}/{block['items']} ({100 * block['pass_rate']:.0f}%)"
+
+    for kind in kinds:
+        lines.append(f"| {kind} | " + " | ".join(cell(r["totals"]["by_kind"].get(kind))
+                                                 for r in results) + " |")
+    lines.append("| **overall** | " + " | ".join(f"**{cell(r['totals']['overall'])}**"
+                                                 for r in results) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -564,7 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary fixtures and data folder (printed) to inspect")
+    parser.add_argument("--table", nargs="+", type=Path, metavar="RESULT.json",
+                        help="print a Markdown table of saved results side by side, run nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        print(comparison_table(args.table))
+        return 0
 
     items = read_items(args.data)
     to_run, scored = select(items, args.only, args.limit)

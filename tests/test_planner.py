@@ -94,7 +94,7 @@ def test_two_hundred_random_requests_all_give_schema_valid_plans(planner):
         for node in plan:
             assert node.task in TASK_NAMES
             task = get_task(node.task)
-            assert set(node.args) == set(task.input_keys)
+            assert set(task.input_keys) <= set(node.args) <= {*task.input_keys, *task.options}
             for key, kind in task.inputs:
                 value = node.args[key]
                 if kind in (IMAGE, AUDIO):
@@ -121,3 +121,20 @@ def test_a_translation_carries_the_language_the_request_asks_for(planner):
     result = planner.plan("Translate into French: the museum opens at ten")
     translations = [n for n in result.plan if n.task == "translation"]
     assert translations and translations[0].args["tgt_lang"] == "French"
+
+
+def test_an_attached_text_no_task_reads_becomes_the_passage_of_the_question():
+    from core.plan import TaskNode
+    from core.planner import read_unread_text_files
+
+    chat = [TaskNode("conversational", 0, [-1], {"text": "What time does it close?"})]
+    read_unread_text_files(chat, ["library.txt"])
+    assert (chat[0].task, chat[0].args) == (
+        "question-answering", {"text": "What time does it close?", "context": "library.txt"})
+    summary = [TaskNode("summarization", 0, [-1], {"text": "Summarize this please"})]
+    read_unread_text_files(summary, ["notes.txt"])
+    assert summary[0].args == {"text": "notes.txt"}
+    read = [TaskNode("summarization", 0, [-1], {"text": "notes.txt"}),
+            TaskNode("conversational", 1, [-1], {"text": "hello"})]
+    read_unread_text_files(read, ["notes.txt"])  # already read: nothing changes
+    assert read[1].task == "conversational"

@@ -112,3 +112,14 @@ def test_sentences_the_records_do_not_hold_are_caught():
     assert "quote" in unsupported('The note says "Closed on Mondays".', evidence)
     assert "words in no record" in unsupported(
         "The smiling astronaut floats above a blue planet in space.", evidence)
+
+
+def test_capability_questions_are_told_apart_from_requests():
+    from core.capabilities import asks_what_it_can_do
+
+    for question in ("Hi! What can you do?", "What sort of things could you help me with?",
+                     "what kinds of tasks can you do", "Who are you?"):
+        assert asks_what_it_can_do(question), question
+    for request in ("Could you help me translate this letter into French: hello",
+                    "What are you doing?", "Describe photo.jpg"):
+        assert not asks_what_it_can_do(request), request
