@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure speed and memory (benchmarks/results/)")
     bench.add_argument("--quick", action="store_true", help="fewer runs")
+    bench.add_argument("--only", nargs="+", metavar="SECTION", help="measure only these sections")
 
     devices = sub.add_parser("devices", help="which runtimes can use a GPU here, and the setting")
     devices.add_argument("--json", action="store_true")
@@ -513,7 +514,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
     import bench
 
-    return bench.main(["--quick"] if args.quick else [])
+    return bench.main((["--quick"] if args.quick else [])
+                      + (["--only", *args.only] if args.only else []))
 
 
 # ---------------------------------------------------------------- gui

@@ -453,7 +453,7 @@ def bench_startup(runs: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, only: list[str] | None = None) -> dict[str, Any]:
     from core import Assistant
     from core.devices import available
 
@@ -478,7 +478,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("cli_demo", lambda: bench_cli_demo(2 if quick else 5)),
         ("startup", lambda: bench_startup(runs)),
     ]
+    report["only"] = only or []
     for name, step in steps:
+        if only and name not in only:
+            continue
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         report[name] = step()
@@ -489,7 +492,9 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def save(report: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{_dt.date.today().isoformat()}{'-quick' if report['quick'] else ''}.json"
+    parts = "".join(f"-{name}" for name in report.get("only") or [])
+    path = RESULTS / (f"{_dt.date.today().isoformat()}{'-quick' if report['quick'] else ''}"
+                      f"{parts}.json")
     path.write_text(json.dumps(report, indent=1))
     return path
 
@@ -569,10 +574,13 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--only", nargs="+", metavar="SECTION",
+                        help="measure only these sections (controller, planning, experts, "
+                             "writer, end_to_end, first_request, cli_demo, startup)")
     args = parser.parse_args(argv)
-    report = run(args.quick)
+    report = run(args.quick, args.only)
     path = save(report)
-    print(markdown(report))
+    print(json.dumps(report, indent=1) if args.only else markdown(report))
     print(f"\nwritten {path}", file=sys.stderr)
     return 0
 
