@@ -265,7 +265,9 @@ class Assistant:
                 emit("token", {"text": text})
 
             records = {c.record.id: c.record for c in choices if c.record is not None}
-            capabilities = installed_capabilities(self.registry, self.writer_record())
+            # what the installation can do is told only when no task ran (a registry walk)
+            capabilities = ([] if results
+                            else installed_capabilities(self.registry, self.writer_record()))
             responder = Responder(self.writer, capabilities,
                                   writer_id=self.writer_record().id)
             answer = responder.respond(request, results, history, on_token, records)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from core.registry import ModelRecord, Registry
-from core.tasks import SKILLS, TASKS
+from core.tasks import SKILLS, TASKS, WRITER_TASKS
 
 # A question about the assistant itself: answered from the registry, never planned (a small
 # planner turns "what could you help me with?" into a classification task).
@@ -50,7 +50,7 @@ def installed_capabilities(registry: Registry, writer: ModelRecord | None) -> li
             if task in TASKS:
                 serving.setdefault(task, []).append(record)
     if writer is not None:
-        for task in (t.name for t in TASKS.values() if t.llm_fallback):
+        for task in WRITER_TASKS:
             serving.setdefault(task, []).append(writer)
     capabilities = []
     for name, task in TASKS.items():

@@ -57,9 +57,11 @@ def code_of(language: str) -> str:
 # Number words two to twelve (one is also an article in most of these languages), by language:
 # a translation must carry the same numbers as its source, and small models swap them ("sept"
 # for "nine"), so the writer compares them.
+ENGLISH_NUMBERS: dict[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 NUMBER_WORDS: dict[str, tuple[str, ...]] = {
-    "English": ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                "eleven", "twelve"),
+    "English": tuple(word for word, value in ENGLISH_NUMBERS.items() if value >= 2),
     "German": ("zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf",
                "zwölf"),
     "French": ("deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",

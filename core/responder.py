@@ -29,13 +29,13 @@ from typing import Any
 
 from core.capabilities import GREETING, Capability, asks_what_it_can_do, capabilities_text
 from core.executor import DONE, SKIPPED, TIMED_OUT, TaskResult, output_text
+from core.languages import ENGLISH_NUMBERS
 from core.llm import Controller
 from core.planner import Turn
 from core.registry import ModelRecord
-from core.tasks import TASKS, get_task, skill_of, wanted_skill
+from core.tasks import TASKS, WRITER_TASKS, get_task, skill_of, wanted_skill
 from core.textclip import clip
 
-WRITER_TASKS = frozenset(t.name for t in TASKS.values() if t.llm_fallback)
 ANSWER_SYSTEM = (
     "You are Conductor, an offline assistant. Local models ran steps for the user's request; "
     "their results follow the request. Tell the user what was found, in one to three plain "
@@ -82,9 +82,7 @@ the and for are but not you all any can had her was one our out has his how its 
 see two who did get let say she too use they them then than what when where will would could
 should their there been being some such only into over under very just more most other each
 """.split())
-NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-                "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
-                "twelve": "12", "single": "1", "no": "0", "zero": "0"}
+NUMBER_WORDS = {**ENGLISH_NUMBERS, "zero": 0}
 FILE_NAME = re.compile(r"[\w.-]+\.(?:wav|flac|mp3|ogg|m4a|png|jpe?g|bmp|gif|webp|tiff?|txt|md)\b",
                        re.I)
 
@@ -152,14 +150,15 @@ def record_sentence(result: TaskResult, record: ModelRecord | None) -> str:
         best = out["labels"][0]
         return f"The result is {best['label']} (score {best['score']:.2f})."
     if task == "token-classification":
-        return f"The named entities are: {clip(text, 300)}." if text else \
-            "No named entities were found."
+        if out.get("entities") == [] or not text:  # the recognizer found none
+            return "No named entities were found."
+        return f"The named entities are: {clip(text, 300)}."
     if made and not text:
         return f"{task} made {', '.join(made)}."
     return f"{task}: {clip(text, 400)}" if text else f"{task} finished with no output."
 
 
-def problem_sentence(result: TaskResult, results: Sequence[TaskResult]) -> str:
+def problem_sentence(result: TaskResult) -> str:
     """A failed, skipped or timed-out task: what did not happen, why, and the way out."""
     what = get_task(result.task).description if result.task in TASKS else result.task
     error = (result.error or "no reason was recorded").rstrip(".")
@@ -222,8 +221,8 @@ def numbers_in(text: str) -> set[str]:
     """Digits a text states, and counts it spells out ('three faces')."""
     found = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
     for word in re.findall(r"[a-z]+", text.lower()):
-        if word in NUMBER_WORDS and word not in ("no", "single"):
-            found.add(NUMBER_WORDS[word])
+        if word in NUMBER_WORDS:
+            found.add(str(NUMBER_WORDS[word]))
     return {n.rstrip(".") for n in found}
 
 
@@ -339,16 +338,13 @@ class Responder:
     def _from_results(self, request: str, results: Sequence[TaskResult],
                       history: Sequence[Turn], stream: Callable[[str], None],
                       records: dict[str, ModelRecord]) -> tuple[str, str]:
-        done = [r for r in results if r.status == DONE]
+        gaps = {r.id: gap for r in results
+                if (gap := skill_gap_sentence(request, r, records.get(r.model or "")))}
         problems = [r for r in results if r.status != DONE]
-        gaps = [s for s in (skill_gap_sentence(request, r, records.get(r.model or ""))
-                            for r in results) if s]
-        gap_tasks = {r.id for r in results
-                     if skill_gap_sentence(request, r, records.get(r.model or ""))}
-        told = [r for r in done if r.id not in gap_tasks]
-        notes = gaps + [problem_sentence(r, results) for r in problems
-                        if r.id not in gap_tasks]
+        told = [r for r in results if r.status == DONE and r.id not in gaps]
+        notes = [*gaps.values(), *(problem_sentence(r) for r in problems if r.id not in gaps)]
         parts: list[str] = []
+        written: list[str] = []
         how = "records"
         if told and not problems and results[-1].task in WRITER_TASKS:
             parts.append(output_text(results[-1].outputs).strip())  # the text is the answer
@@ -364,7 +360,7 @@ class Responder:
         rest = " ".join(p for p in parts if p).strip()
         if rest:
             stream((" " if how == "writer" else "") + rest)
-        text = " ".join([*(written if how == "writer" else []), rest]).strip()
+        text = " ".join([*written, rest]).strip()
         return text, how
 
     def _write(self, request: str, told: Sequence[TaskResult], history: Sequence[Turn],

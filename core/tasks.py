@@ -103,6 +103,8 @@ CATALOGUE: tuple[Task, ...] = (
 
 TASKS: dict[str, Task] = {task.name: task for task in CATALOGUE}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
+# The text tasks the writer LLM does itself when no expert is installed.
+WRITER_TASKS: tuple[str, ...] = tuple(t.name for t in CATALOGUE if t.llm_fallback)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,21 @@ SKILLS: dict[str, dict[str, Skill]] = {
                      "describe what an image shows"),
         "captioning": Skill("describe what an image shows"),
     },
+    # the default set's sentiment lexicon and entity recognizer do one job of their task each;
+    # a capability list that named the task's whole range would promise what they cannot do
+    "text-classification": {
+        "sentiment": Skill("tell whether a text sounds positive, negative or neutral",
+                           "sort a text into other labels"),
+    },
+    "token-classification": {
+        "entities": Skill("find the people, places, organisations and dates a text names",
+                          "tag parts of speech"),
+    },
+    # the default voices and speech recognizers are English only
+    "text-to-speech": {"english": Skill("read an English text aloud as speech audio",
+                                        "speak other languages")},
+    "automatic-speech-recognition": {"english": Skill("transcribe English speech into text",
+                                                      "transcribe other languages")},
     "object-detection": {
         "faces": Skill("find and mark human faces in an image", "find other objects"),
         "cat-faces": Skill("find and mark cat faces in an image", "find other objects"),

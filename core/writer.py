@@ -16,13 +16,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.languages import numbers_in, target_languages, with_digits
+from core.languages import ENGLISH_NUMBERS, numbers_in, target_languages, with_digits
 from core.llm import Controller
 
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
-
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10}
 
 SUMMARY_SYSTEM = ("You write summaries. A summary is much shorter than its text, is written in "
                   "your own words, and keeps the key facts: names, numbers, places, dates and "
@@ -80,11 +77,11 @@ class SummaryLength:
 def summary_length(request: str) -> SummaryLength:
     """'in two sentences', 'in 50 words', 'one line', 'briefly' -> the length asked for."""
     lowered = request.lower()
-    number = r"(\d+|" + "|".join(NUMBER_WORDS) + ")"
+    number = r"(\d+|" + "|".join(ENGLISH_NUMBERS) + ")"
     match = re.search(number + r"[\s-]+(sentence|line|word|bullet)", lowered)
     if match:
         raw, unit = match.groups()
-        count = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
+        count = int(raw) if raw.isdigit() else ENGLISH_NUMBERS[raw]
         if unit == "word":
             return SummaryLength(words=max(5, count), asked=True)
         return SummaryLength(sentences=max(1, min(count, 12)), asked=True)
@@ -272,10 +269,10 @@ class Writer:
         """Tokens of source text one call can take: the context less instructions and answer."""
         return max(128, min(self.piece_tokens, self.controller.n_ctx - answer_tokens - 400))
 
-    def _ask(self, system: str, user: str, max_tokens: int, prefix: str = "") -> str:
+    def _ask(self, system: str, user: str, max_tokens: int) -> str:
         text = self.controller.chat([{"role": "system", "content": system},
                                      {"role": "user", "content": user}],
-                                    max_tokens=max_tokens, prefix=prefix, fixed=system)
+                                    max_tokens=max_tokens, fixed=system)
         return drop_repeats(text)
 
     # -- tasks
@@ -297,22 +294,23 @@ class Writer:
 
     def _summary(self, text: str, length: SummaryLength, excerpt: bool = False) -> str:
         what = "this document (its key sentences, in order)" if excerpt else "this text"
-        user = (f"Summarize {what} {length.instruction()} of plain prose, not a list: its "
-                "main point, with the key facts (names, numbers as written, places)."
-                f"\n\n<text>\n{text}\n</text>")
+        instruction = (f"Summarize {what} {length.instruction()} of plain prose, not a list: "
+                       "its main point, with the key facts (names, numbers as written, places).")
         budget = (length.words * 2 if length.words else 40 * length.sentences) + 40
-        summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
+
+        def ask(asked: str) -> str:
+            user = f"{asked}\n\n<text>\n{text}\n</text>"
+            return strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
+
+        summary = ask(instruction)
         facts = _numbered_facts(text)
         if facts and not any(f.split()[0] in summary for f in facts):
             # a small model's summary tends to drop the numbers: name them and ask again
-            user = (f"{user.split(chr(10))[0]} Mention these facts: {'; '.join(facts[:4])}."
-                    f"\n\n<text>\n{text}\n</text>")
-            summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
+            summary = ask(f"{instruction} Mention these facts: {'; '.join(facts[:4])}.")
         if copied_share(summary, text) > 0.6 or len(summary) >= 0.9 * len(text):
             # a copy, not a summary: ask for the main points in fewer, own words
-            user = (f"In {max(1, length.sentences - 1)} short sentence(s) of your own words, say "
-                    f"what this text is about and its key facts.\n\n<text>\n{text}\n</text>")
-            summary = strip_echo(self._ask(SUMMARY_SYSTEM, user, budget), [user])
+            summary = ask(f"In {max(1, length.sentences - 1)} short sentence(s) of your own "
+                          "words, say what this text is about and its key facts.")
         summary = " ".join(line.strip().lstrip("-*• ").strip() for line in summary.splitlines()
                            if line.strip())  # prose, even when a list came back
         if not length.words:
@@ -332,24 +330,27 @@ class Writer:
         for index, piece in enumerate(pieces):
             if progress and len(pieces) > 1:
                 progress(index, len(pieces), f"translating part {index + 1} of {len(pieces)}")
-            user = f"Translate into {target}:\n\n{piece}"
-            messages = [{"role": "system", "content": TRANSLATE_SYSTEM}, *shots,
-                        {"role": "user", "content": user}]
-            # the instructions and worked examples are the same for every text: kept evaluated
-            fixed = shots[-1]["content"] if shots else TRANSLATE_SYSTEM
             budget = max(64, 2 * self.count(piece) + 32)
-            translated = strip_echo(drop_repeats(
-                self.controller.chat(messages, max_tokens=budget, fixed=fixed)), [user])
-            if numbers_in(translated, target) != numbers_in(piece, "English") \
-                    and with_digits(piece) != piece:
+            translated = self._translate_once(piece, target, shots, budget)
+            digits = with_digits(piece)
+            if numbers_in(translated, target) != numbers_in(piece, "English") and digits != piece:
                 # a number changed on the way ("sept" for "nine"): digits survive translation
-                messages[-1]["content"] = f"Translate into {target}:\n\n{with_digits(piece)}"
-                again = strip_echo(drop_repeats(
-                    self.controller.chat(messages, max_tokens=budget, fixed=fixed)), [user])
-                if numbers_in(again, target) == numbers_in(with_digits(piece), "English"):
+                again = self._translate_once(digits, target, shots, budget)
+                if numbers_in(again, target) == numbers_in(digits, "English"):
                     translated = again
             out.append(translated)
         return "\n\n".join(out)
+
+    def _translate_once(self, source: str, target: str, shots: list[dict[str, str]],
+                        max_tokens: int) -> str:
+        user = f"Translate into {target}:\n\n{source}"
+        messages = [{"role": "system", "content": TRANSLATE_SYSTEM}, *shots,
+                    {"role": "user", "content": user}]
+        # the instructions and worked examples are the same for every text: kept evaluated
+        # (the prompt up to the last example's answer)
+        fixed = shots[-1]["content"] if shots else TRANSLATE_SYSTEM
+        return strip_echo(drop_repeats(self.controller.chat(messages, max_tokens=max_tokens,
+                                                            fixed=fixed)), [user])
 
     def answer(self, question: str, context: str) -> str:
         if not context.strip():

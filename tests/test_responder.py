@@ -82,13 +82,14 @@ def test_what_can_you_do_names_installed_abilities_only(responder, registry):
     answer = responder.respond("Hi! What can you do?", [])
     summary = answer["summary"]
     assert summary.startswith("Hi!")
-    assert "transcribe speech audio into text" in summary
+    assert "transcribe English speech into text" in summary
     assert "read the text written in an image (OCR)" in summary
+    assert "tell whether a text sounds positive, negative or neutral" in summary
     # nothing that no installed model does: no captioning, drawing or question answering on
     # images is in the default set
     assert registry.candidates("text-to-image") == []
-    assert not re.search(r"draw|describe what an image shows|answer a question about an image",
-                         summary), summary
+    assert not re.search(r"draw|describe what an image shows|answer a question about an image"
+                         r"|parts of speech|e\.g\. its sentiment", summary), summary
 
 
 def test_chit_chat_is_answered_by_the_writer_without_claims(responder):

@@ -110,6 +110,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="GPL-3.0-or-later",
             source="apt:espeak-ng",
+            skill="english",
             tags=["tts", "speech-synthesis", "english", "en-US", "espeak", "formant",
                   "fast", "robotic"],
             downloads=1_000,

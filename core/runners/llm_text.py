@@ -16,14 +16,10 @@ from typing import Any
 
 from core.registry import ModelRecord, hash_path
 from core.runners.base import DefaultModel, Workspace, require_text
-from core.tasks import CATALOGUE
+from core.tasks import WRITER_TASKS
 from core.writer import Writer
 
 RUNTIME = "llama.cpp"
-
-# The text tasks a chat controller does when no expert is installed (the catalogue's fallbacks).
-WRITER_TASKS = tuple(t.name for t in CATALOGUE if t.llm_fallback)
-
 
 class LlamaTextRunner:
     """Runs text tasks on a controller GGUF (loaded once per process, shared with the stages)."""

