@@ -50,8 +50,9 @@ def target_languages(request: str) -> list[str]:
 
 
 def code_of(language: str) -> str:
-    """A language's ISO code ('German' -> 'de'); an unknown name is returned lowered."""
-    return CODES.get(language, language.lower())
+    """A language's ISO code ('German' -> 'de'); anything else (a code already, such as a
+    model's own 'de_DE') is returned as it is."""
+    return CODES.get(language, language)
 
 
 # Number words two to twelve (one is also an article in most of these languages), by language:

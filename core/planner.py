@@ -33,7 +33,17 @@ from core.demos import Demo, DemoBank
 from core.languages import target_languages
 from core.llm import Controller
 from core.plan import TaskNode, validate
-from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces
+from core.tasks import (
+    AUDIO,
+    CATALOGUE,
+    IMAGE,
+    TARGET_LANGUAGE,
+    TEXT,
+    Task,
+    get_task,
+    kind_of_file,
+    produces,
+)
 from core.textclip import clip
 
 INSTRUCTIONS = (
@@ -294,7 +304,7 @@ def set_target_languages(nodes: Sequence[TaskNode], request: str) -> None:
         return
     translations = [n for n in nodes if n.task == "translation"]
     for index, node in enumerate(translations):
-        node.args["tgt_lang"] = targets[min(index, len(targets) - 1)]
+        node.args[TARGET_LANGUAGE] = targets[min(index, len(targets) - 1)]
 
 
 def _option_value(option: str, what: tuple) -> str:

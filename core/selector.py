@@ -22,7 +22,7 @@ from core.languages import code_of
 from core.llm import Controller
 from core.plan import TaskNode
 from core.registry import ModelRecord, Registry
-from core.tasks import get_task, skill_of, wanted_skill
+from core.tasks import TARGET_LANGUAGE, get_task, skill_of, wanted_skill
 
 CONTROLLER_FALLBACK = "controller"
 
@@ -73,8 +73,8 @@ class Selector:
                                               limit=self.top_k)
         ids = [c.id for c in candidates]
         note = ""  # why no candidate serves, when the request's language rules them all out
-        if node.task == "translation" and node.args.get("tgt_lang"):
-            candidates, note = _serving_language(candidates, str(node.args["tgt_lang"]))
+        if node.task == "translation" and node.args.get(TARGET_LANGUAGE):
+            candidates, note = _serving_language(candidates, str(node.args[TARGET_LANGUAGE]))
         wanted = wanted_skill(node.task, request)
         missing = ""  # the skill the request asks for that no candidate has
         if wanted and candidates:
@@ -136,7 +136,7 @@ def _serving_language(candidates: list[ModelRecord], target: str
                       ) -> tuple[list[ModelRecord], str]:
     """Translation models whose language pair (``skill``, e.g. "en-de") ends in the target
     language; models with no recorded pair are kept (they may be multilingual)."""
-    code = code_of(target)
+    code = code_of(target).lower()
     serving = [c for c in candidates if not c.skill or c.skill.split("-")[-1] == code]
     if serving:
         return serving, ""

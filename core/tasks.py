@@ -17,6 +17,9 @@ IMAGE = "image"
 AUDIO = "audio"
 LABELS = "labels"  # list of {"label", "score"}; renders as text for dependants
 RESOURCE_KINDS = (TEXT, IMAGE, AUDIO)
+# The argument of a translation that names the language to translate into (Hugging Face's
+# name for it); the planner fills it from the request.
+TARGET_LANGUAGE = "tgt_lang"
 
 # File extensions that identify an attached file's kind (files need not exist to be planned).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -66,7 +69,7 @@ CATALOGUE: tuple[Task, ...] = (
     Task("summarization", "shorten a text to its main points", (("text", _T),), (_T,),
          llm_fallback=True),
     Task("translation", "translate a text into another language", (("text", _T),), (_T,),
-         llm_fallback=True, options=("tgt_lang",)),
+         llm_fallback=True, options=(TARGET_LANGUAGE,)),
     Task("text-generation", "write or continue a text (story, poem, email)", (("text", _T),),
          (_T,), llm_fallback=True),
     Task("conversational", "reply to a chat message", (("text", _T),), (_T,),

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.registry import ModelRecord, hash_path
 from core.runners.base import DefaultModel, Workspace, require_text
-from core.tasks import WRITER_TASKS
+from core.tasks import TARGET_LANGUAGE, WRITER_TASKS
 from core.writer import Writer
 
 RUNTIME = "llama.cpp"
@@ -59,7 +59,7 @@ class LlamaTextRunner:
         if task == "summarization":
             answer = writer.summarize(text, request, progress)
         elif task == "translation":
-            answer = writer.translate(text, args.get("tgt_lang"), request, progress)
+            answer = writer.translate(text, args.get(TARGET_LANGUAGE), request, progress)
         elif task == "question-answering":
             answer = writer.answer(text, args.get("context") or "")
         elif task == "text2text-generation":

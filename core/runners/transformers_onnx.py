@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.languages import code_of
 from core.registry import ModelRecord
 from core.runners.base import (
     DefaultModel,
@@ -29,6 +30,7 @@ from core.runners.base import (
     require_text,
     resample,
 )
+from core.tasks import TARGET_LANGUAGE
 
 RUNTIME = "onnx-transformers"
 MAX_NEW_TOKENS = 128
@@ -291,9 +293,9 @@ def _generate(model: _View, args: dict[str, Any], _: Workspace) -> dict:
     """summarization, translation, text2text-generation on an encoder-decoder model."""
     text = require_text(args)
     options: dict[str, Any] = {"max_new_tokens": new_tokens(model, args), "truncation": True}
-    for key in ("src_lang", "tgt_lang"):
+    for key in ("src_lang", TARGET_LANGUAGE):
         if isinstance(args.get(key), str) and model.pipeline_task == "translation":
-            options[key] = args[key]
+            options[key] = code_of(args[key])  # the planner writes "German", models want codes
     result = model.pipeline(text, **options)
     item = result[0] if isinstance(result, list) else result
     output = next((str(v) for k, v in item.items() if k.endswith("_text")), "")
