@@ -43,6 +43,35 @@ class NoControllerError(RuntimeError):
     """No controller GGUF is registered: the model cache has not been built."""
 
 
+def resolve_role(registry: Registry, settings: Settings, role: str) -> ModelRecord:
+    """The registry row of an LLM role, "planner" or "writer", or ``NoControllerError`` saying
+    why there is none.
+
+    ``settings.controller`` (``--controller``) is one model for both roles; else the role's own
+    setting; else the installed controller tagged with the role; a writer falls back to the
+    planner, so a cache with one controller still answers.
+    """
+    chosen = settings.controller or getattr(settings, role)
+    if chosen:
+        try:
+            record = registry.get(chosen)
+        except ModelNotFoundError:
+            raise NoControllerError(f"the {role} {chosen!r} is not registered (see "
+                                    "`main.py models list`)") from None
+        if not registry.resolve(record).exists():
+            raise NoControllerError(f"the files of the {role} {chosen!r} are missing; run "
+                                    "`main.py models verify`")
+        return record
+    installed = [r for r in registry.controllers() if registry.resolve(r).exists()]
+    if not installed:
+        raise NoControllerError("no controller model is installed; run `make setup` "
+                                "(scripts/build_model_cache.py) first")
+    tagged = [r for r in installed if role in r.tags]
+    if tagged:
+        return tagged[0]
+    return resolve_role(registry, settings, "planner") if role == "writer" else installed[0]
+
+
 def check_attachment(path: Path) -> str:
     """The resource kind of an attached file, after checking it exists and decodes."""
     if not path.exists():
@@ -95,37 +124,9 @@ class Assistant:
     # -- components, loaded on first use
 
     def role_record(self, role: str) -> ModelRecord:
-        """The registry row of an LLM role, "planner" or "writer".
-
-        ``settings.controller`` (``--controller``) is one model for both roles; else the role's
-        own setting; else the installed controller tagged with the role; a writer falls back to
-        the planner, so a cache with one controller still answers.
-        """
+        """The registry row of an LLM role, "planner" or "writer" (see ``resolve_role``)."""
         if role not in self._role_records:
-            chosen = self.settings.controller or getattr(self.settings, role)
-            if chosen:
-                try:
-                    record = self.registry.get(chosen)
-                except ModelNotFoundError:
-                    raise NoControllerError(f"the {role} {chosen!r} is not registered (see "
-                                            "`main.py models list`)") from None
-                if not self.registry.resolve(record).exists():
-                    raise NoControllerError(f"the files of the {role} {chosen!r} are missing; "
-                                            "run `main.py models verify`")
-            else:
-                installed = [r for r in self.registry.controllers()
-                             if self.registry.resolve(r).exists()]
-                if not installed:
-                    raise NoControllerError("no controller model is installed; run `make setup`"
-                                            " (scripts/build_model_cache.py) first")
-                tagged = [r for r in installed if role in r.tags]
-                if tagged:
-                    record = tagged[0]
-                elif role == "writer":
-                    record = self.role_record("planner")
-                else:
-                    record = installed[0]
-            self._role_records[role] = record
+            self._role_records[role] = resolve_role(self.registry, self.settings, role)
         return self._role_records[role]
 
     def planner_record(self) -> ModelRecord:

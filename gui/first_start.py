@@ -35,34 +35,22 @@ Builder = Callable[..., list[dict]]
 
 
 def missing_controller(settings: Settings) -> str | None:
-    """Why no request could run now (no usable planner or writer), or None when both are there.
-
-    ``settings.controller`` is one model for both roles; otherwise each role's chosen model must
-    be registered with its files present, and a role left automatic needs any installed
-    controller (the writer falls back to the planner's model).
-    """
-    from core.registry import ModelNotFoundError, Registry
+    """Why no request could run now (no usable planner or writer), or None when both are there:
+    the Assistant's own choice of each role (``core.assistant.resolve_role``), so the page and
+    the first request never disagree."""
+    from core.assistant import NoControllerError, resolve_role
+    from core.registry import Registry
 
     cache = settings.cache_path
     if not (cache / "registry.db").exists():
         return f"The model cache at {cache} has not been built yet."
     registry = Registry(cache)
-    chosen = ({"controller": settings.controller} if settings.controller
-              else {"planner": settings.planner, "writer": settings.writer})
-    automatic = False
-    for role, model_id in chosen.items():
-        if not model_id:
-            automatic = True
-            continue
+    for role in ("planner", "writer"):
         try:
-            record = registry.get(model_id)
-        except ModelNotFoundError:
-            return f"The chosen {role} {model_id} is not in the model cache."
-        if not registry.resolve(record).exists():
-            return f"The files of the {role} {model_id} are missing."
-    if automatic and not any(registry.resolve(r).exists() for r in registry.controllers()):
-        return (f"The model cache at {cache} has no controller model (the LLM that plans and "
-                "writes the answers).")
+            resolve_role(registry, settings, role)
+        except NoControllerError as exc:
+            reason = str(exc)
+            return reason[0].upper() + reason[1:] + "."
     return None
 
 
