@@ -1,18 +1,22 @@
-"""Planning quality metrics, TaskBench style, and readers for the evaluation formats.
+"""Planning quality metrics, read as TaskBench's ``evaluate.py`` reads them, and the readers.
 
-Node F1 compares the multisets of task names of predicted and gold plans; edge F1 the multisets of
-(source task, target task) dependency pairs. Both are micro-averaged: counts are summed over the
-whole set before precision and recall are taken, as TaskBench does. Resource accuracy asks, for
-every image or audio argument of a gold task, whether the predicted task of the same name (in
-order) points at the same file or at the output of a task of the same name.
+Checked against microsoft/JARVIS ``taskbench/evaluate.py`` (resource dependencies, the Hugging
+Face domain): per record, node F1 takes the *set* of tool names of the gold plan and of the
+prediction (a tool outside the domain's tool list counts for neither side), edge F1 the set of
+(source tool, target tool) links, where a link is the first ``<node-j>`` of an argument
+(``<GENERATED>-j`` in our format; node j counted from 0, a node's reference to itself skipped).
+Both are micro-averaged: true and false positives and negatives are summed over all records,
+then precision and recall are taken. Predictions are scored under TaskBench's tool titles (our
+``image-to-image`` is its "Image-to-Image", never its "Image Editing"). Our own format is read
+the same way, with the catalogue as the tool list. Resource accuracy asks, for every image or
+audio argument of a gold task, whether the predicted task of the same name (in order) points at
+the same file or at the output of a task of the same name.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +50,12 @@ TASKBENCH_NAMES = {
 }
 # Every tool of TaskBench's tool_desc.json; Text-to-Video has no counterpart in our catalogue.
 TASKBENCH_TOOLS = frozenset(TASKBENCH_NAMES) | {"Text-to-Video"}
+# Our task id -> the TaskBench title a prediction is scored under (the two titles that share an
+# id, "Tabular Classification" and "Image Editing", are not what our tasks are called there).
+TITLES = {task: title for title, task in TASKBENCH_NAMES.items()
+          if title not in ("Tabular Classification", "Image Editing")}
 _NODE_REF = re.compile(r"<node-(\d+)>")
+_GENERATED_REF = re.compile(r"<GENERATED>-(\d+)")
 _FILE = re.compile(r"[\w\-.]+\.(?:jpe?g|png|bmp|gif|webp|tiff?|wav|flac|mp3|ogg|m4a|txt|md)",
                    re.IGNORECASE)
 
@@ -60,6 +69,10 @@ class Example:
     plan: list[dict[str, Any]]
     clean: bool = True  # False when the gold plan names a tool outside TaskBench's tool list
     kind: str = ""  # TaskBench's single / chain / dag
+    taskbench: bool = False  # scored under TaskBench's tool titles (gold nodes carry "tool")
+    # evaluate.py cannot read the record (nodes keyed by step name, a node without
+    # "arguments") and leaves it out of every score; so do we
+    unscored: bool = False
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -84,6 +97,7 @@ def from_taskbench(row: dict[str, Any]) -> Example:
     plan = []
     clean = True
     nodes = row["task_nodes"]
+    unscored = isinstance(nodes, dict) or any("arguments" not in n for n in nodes)
     if isinstance(nodes, dict):  # a few records key their nodes by step name
         nodes = list(nodes.values())
     for index, node in enumerate(nodes):
@@ -93,11 +107,12 @@ def from_taskbench(row: dict[str, Any]) -> Example:
         arguments = node.get("arguments", [])
         if isinstance(arguments, dict):
             arguments = list(arguments.values())
+        arguments = [_argument_text(a) for a in arguments]
         # Dependencies as TaskBench's own evaluate.py reads them, so our edge F1 sits beside the
-        # published ones: ``<node-j>`` in an argument is node j counted from 0, and a node's
-        # reference to itself is skipped (some records count from 1, and their first reference
-        # then points at the node itself; the task links are not consulted).
-        refs = sorted({int(m) for a in arguments for m in _NODE_REF.findall(str(a))}
+        # published ones: the first ``<node-j>`` of an argument is node j counted from 0, and a
+        # node's reference to itself is skipped (some records count from 1, and their first
+        # reference then points at the node itself; the task links are not consulted).
+        refs = sorted({int(m.group(1)) for a in arguments if (m := _NODE_REF.search(a))}
                       - {index})
         args = {}
         task = TASKS.get(name)
@@ -105,20 +120,49 @@ def from_taskbench(row: dict[str, Any]) -> Example:
             known = task is not None and position < len(task.inputs)
             key = task.input_keys[position] if known else f"arg{position}"
             args[key] = _NODE_REF.sub(lambda m: f"<GENERATED>-{m.group(1)}", str(value))
-        plan.append({"task": name, "id": index, "dep": refs or [-1], "args": args})
+        plan.append({"task": name, "id": index, "dep": refs or [-1], "args": args,
+                     "tool": node["task"]})
     files = sorted(set(_FILE.findall(request)) | {
         str(v) for node in plan for v in node["args"].values() if _FILE.fullmatch(str(v))})
-    return Example(request, files, plan, clean, row.get("type", ""))
+    return Example(request, files, plan, clean, row.get("type", ""), taskbench=True,
+                   unscored=unscored)
 
 
-def nodes_of(plan: Iterable[dict[str, Any]]) -> Counter:
-    return Counter(node["task"] for node in plan)
+def _argument_text(argument: Any) -> str:
+    """An argument as evaluate.py reads it: a dict by its first value, a list joined."""
+    if isinstance(argument, dict):
+        argument = next(iter(argument.values()), "")
+    if isinstance(argument, list):
+        argument = " ".join(map(str, argument))
+    return str(argument)
 
 
-def edges_of(plan: list[dict[str, Any]]) -> Counter:
-    by_id = {node["id"]: node["task"] for node in plan}
-    return Counter((by_id[d], node["task"]) for node in plan for d in node["dep"]
-                   if d >= 0 and d in by_id)
+def tool_names(plan: list[dict[str, Any]], taskbench: bool) -> list[str]:
+    """Each node's tool name: under TaskBench's titles (a gold node keeps its own), or our ids."""
+    if not taskbench:
+        return [node["task"] for node in plan]
+    return [node.get("tool") or TITLES.get(node["task"], node["task"]) for node in plan]
+
+
+def nodes_of(plan: list[dict[str, Any]], taskbench: bool = False) -> set[str]:
+    """The set of tool names that count: those in the tool list (TaskBench's, or the
+    catalogue); evaluate.py leaves any other name out on both sides."""
+    known = TASKBENCH_TOOLS if taskbench else TASKS
+    return {name for name in tool_names(plan, taskbench) if name in known}
+
+
+def edges_of(plan: list[dict[str, Any]], taskbench: bool = False) -> set[tuple[str, str]]:
+    """The set of (source, target) links: the first reference in each argument to another
+    node that exists (an out-of-range reference is skipped, as evaluate.py's per-argument
+    error handling skips it)."""
+    names = tool_names(plan, taskbench)
+    links = set()
+    for index, node in enumerate(plan):
+        for value in node["args"].values():
+            match = _GENERATED_REF.search(str(value))
+            if match and int(match.group(1)) != index and int(match.group(1)) < len(plan):
+                links.add((names[int(match.group(1))], names[index]))
+    return links
 
 
 @dataclass
@@ -139,21 +183,21 @@ class Scores:
     seconds: list[float] = field(default_factory=list)
 
     def add(self, gold: list[dict[str, Any]], predicted: list[dict[str, Any]] | None,
-            seconds: float) -> None:
+            seconds: float, taskbench: bool = False) -> None:
         self.items += 1
         self.seconds.append(seconds)
-        gold_nodes, gold_edges = nodes_of(gold), edges_of(gold)
-        self.node_gold += sum(gold_nodes.values())
-        self.edge_gold += sum(gold_edges.values())
+        gold_nodes, gold_edges = nodes_of(gold, taskbench), edges_of(gold, taskbench)
+        self.node_gold += len(gold_nodes)
+        self.edge_gold += len(gold_edges)
         self.resources_total += sum(1 for n in gold for k, v in _resource_args(n))
         if predicted is None:
             return
         self.parsed += 1
-        pred_nodes, pred_edges = nodes_of(predicted), edges_of(predicted)
-        self.node_pred += sum(pred_nodes.values())
-        self.edge_pred += sum(pred_edges.values())
-        self.node_tp += sum((gold_nodes & pred_nodes).values())
-        self.edge_tp += sum((gold_edges & pred_edges).values())
+        pred_nodes, pred_edges = nodes_of(predicted, taskbench), edges_of(predicted, taskbench)
+        self.node_pred += len(pred_nodes)
+        self.edge_pred += len(pred_edges)
+        self.node_tp += len(gold_nodes & pred_nodes)
+        self.edge_tp += len(gold_edges & pred_edges)
         self.resources_right += resource_matches(gold, predicted)
         if _shape(gold) == _shape(predicted):
             self.exact += 1

@@ -33,6 +33,7 @@ from core.demos import Demo, DemoBank
 from core.languages import target_languages
 from core.llm import Controller
 from core.plan import TaskNode, validate
+from core.task_cues import strongly_mentioned
 from core.tasks import (
     AUDIO,
     CATALOGUE,
@@ -64,6 +65,8 @@ FREE_TEXT_KEYS = frozenset({"labels"})
 # gave node F1 1.000 against 0.982 at 3, and TaskBench was level (README, "Planning quality").
 DEFAULT_PRIOR_WEIGHT = 3.0  # without the adapter
 ADAPTER_PRIOR_WEIGHT = 0.0  # with it
+# Logit bias towards going on while the request names a task the plan lacks (CoveragePrior).
+DEFAULT_COVERAGE_WEIGHT = 0.0
 
 
 def catalogue_text() -> str:
@@ -108,8 +111,10 @@ class _Policy:
 
 class _Live(_Policy):
     def __init__(self, controller: Controller, max_text_tokens: int, request: str,
-                 prior: DemoPrior | None = None, cancel: threading.Event | None = None) -> None:
+                 prior: DemoPrior | None = None, cancel: threading.Event | None = None,
+                 coverage: CoveragePrior | None = None) -> None:
         self.cancel = cancel
+        self.coverage = coverage
         self.controller = controller
         self.max_text_tokens = max_text_tokens
         self.prior = prior
@@ -118,7 +123,10 @@ class _Live(_Policy):
 
     def choose(self, tokens, options, what):
         check(self.cancel)
-        bias = self.prior.bias(options, what) if self.prior else None
+        biases = [b for b in (self.prior.bias(options, what) if self.prior else None,
+                              self.coverage.bias(options, what) if self.coverage else None)
+                  if b is not None]
+        bias = [sum(values) for values in zip(*biases, strict=True)] if biases else None
         return self.controller.choose(tokens, options, bias)
 
     def free_text(self, tokens, what):
@@ -232,6 +240,36 @@ class DemoPrior:
         return None
 
 
+class CoveragePrior:
+    """Checks, before the plan ends, what the request asks for that no task covers yet.
+
+    A small planner often stops one step early ("... and read it aloud" dropped after a
+    translation). The request's words that name one task only (``core.task_cues``) are compared
+    with the tasks planned so far; while one that the files and earlier tasks can feed is
+    missing, the "another task?" choice leans towards going on and the next task choice towards
+    that task. A soft bias, not a rule: the model still decides.
+    """
+
+    def __init__(self, request: str, weight: float) -> None:
+        self.wanted = strongly_mentioned(request)
+        self.weight = weight
+
+    def missing(self, what: tuple) -> set[str]:
+        """The wanted tasks the plan so far lacks, among those feasible at this choice."""
+        planned, feasible = what[2], what[3]
+        return (self.wanted - set(planned)) & set(feasible)
+
+    def bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
+        if self.weight <= 0 or what[0] not in ("more", "task"):
+            return None
+        missing = self.missing(what)
+        if not missing:
+            return None
+        if what[0] == "more":
+            return [-self.weight if o == "]" else self.weight for o in options]
+        return [self.weight if o[:-1] in missing else 0.0 for o in options]
+
+
 def span_starts(pieces: Sequence[str]) -> list[int]:
     """Where a copied text argument may begin: the request's start, and after a colon or an
     opening quote, where requests put the text to work on ("Summarize this: ...", "Translate
@@ -326,7 +364,8 @@ class Planner:
                  k_demos: int | None = None,
                  max_tasks: int = 6, max_text_tokens: int = 96,
                  available_tasks: Sequence[str] | None = None,
-                 prior_weight: float | None = None) -> None:
+                 prior_weight: float | None = None,
+                 coverage_weight: float = DEFAULT_COVERAGE_WEIGHT) -> None:
         self.controller = controller
         self.demos = demos or DemoBank.load()
         # A controller with the planning adapter learned the format without examples in the
@@ -344,6 +383,7 @@ class Planner:
             prior_weight = (ADAPTER_PRIOR_WEIGHT if controller.lora_path is not None
                             else DEFAULT_PRIOR_WEIGHT)
         self.prior_weight = prior_weight
+        self.coverage_weight = coverage_weight
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
         self._demo_tokens: dict[int, list[int]] = {}
@@ -370,7 +410,7 @@ class Planner:
             prompt_tokens = len(tokens)
             nodes = self._decode(tokens, files,
                                  _Live(self.controller, self.max_text_tokens, request, prior,
-                                       cancel))
+                                       cancel, CoveragePrior(request, self.coverage_weight)))
         for node in nodes:
             for key, value in node.args.items():
                 value = str(value).strip()
@@ -461,13 +501,16 @@ class Planner:
         emit("[")
         for index in range(self.max_tasks):
             tasks = [t for t in self.tasks if self._feasible_deps(t, files, nodes)]
+            # what the choices know of the plan so far: its tasks, and which could come next
+            so_far = (tuple(n.task for n in nodes), tuple(t.name for t in tasks))
             more = policy.choose(tokens, ["]", '{"task": "'] if index == 0 else
-                                 ["]", ', {"task": "'], ("more", index))
+                                 ["]", ', {"task": "'], ("more", index, *so_far))
             if more == 0 or not tasks:
                 if more != 0:
                     emit("]")
                 return nodes
-            task = tasks[policy.choose(tokens, [t.name + '"' for t in tasks], ("task", index))]
+            task = tasks[policy.choose(tokens, [t.name + '"' for t in tasks],
+                                       ("task", index, *so_far))]
             emit(f', "id": {index}, "dep": [')
             deps_options = self._feasible_deps(task, files, nodes)
             chosen = deps_options[policy.choose(tokens, [_deps_text(d) + "]" for d in deps_options],

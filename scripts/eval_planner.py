@@ -27,12 +27,12 @@ RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
-                  prior_weight: float | None = None):
+                  prior_weight: float | None = None, coverage_weight: float | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.llm import shared_controller
     from core.model_pool import ModelPool
-    from core.planner import Planner
+    from core.planner import DEFAULT_COVERAGE_WEIGHT, Planner
     from core.registry import Registry
 
     settings = Settings.load()
@@ -49,16 +49,22 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
     if not no_embeddings:
         pool = ModelPool(registry)
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
+    if coverage_weight is None:
+        coverage_weight = DEFAULT_COVERAGE_WEIGHT
     return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
-                              prior_weight=prior_weight)
+                              prior_weight=prior_weight, coverage_weight=coverage_weight)
 
 
 def evaluate(planner, examples, verbose: bool = False) -> dict:
     from core.plan import PlanError
 
     overall, clean = Scores(), Scores()
+    by_kind: dict[str, Scores] = {}
     rows = []
+    unscored = [e for e in examples if e.unscored]
     for example in examples:
+        if example.unscored:
+            continue
         started = time.perf_counter()
         try:
             predicted = [n.to_json() for n in planner.plan(example.request, example.files).plan]
@@ -66,9 +72,12 @@ def evaluate(planner, examples, verbose: bool = False) -> dict:
         except (PlanError, ValueError, KeyError) as exc:
             predicted, error = None, str(exc)
         seconds = time.perf_counter() - started
-        overall.add(example.plan, predicted, seconds)
+        overall.add(example.plan, predicted, seconds, example.taskbench)
         if example.clean:
-            clean.add(example.plan, predicted, seconds)
+            clean.add(example.plan, predicted, seconds, example.taskbench)
+        if example.kind:
+            by_kind.setdefault(example.kind, Scores()).add(example.plan, predicted, seconds,
+                                                          example.taskbench)
         rows.append({"request": example.request, "gold": example.plan, "predicted": predicted,
                      "error": error, "seconds": round(seconds, 3)})
         if verbose:
@@ -77,9 +86,11 @@ def evaluate(planner, examples, verbose: bool = False) -> dict:
             mark = "ok " if predicted is not None and gold == got else "-- "
             print(f"{mark}{seconds:5.2f}s gold={gold} got={got} | {example.request[:70]}",
                   file=sys.stderr)
-    result = {"all": overall.summary()}
+    result = {"all": overall.summary(), "unscored": len(unscored)}
     if clean.items != overall.items:
         result["catalogue_only"] = clean.summary()
+    for kind, scores in sorted(by_kind.items()):
+        result[kind] = scores.summary()
     result["rows"] = rows
     return result
 
@@ -88,7 +99,7 @@ def print_table(name: str, result: dict) -> None:
     print(f"\n{name}")
     print(f"{'subset':16} {'items':>5} {'parse':>6} {'nodeF1':>7} {'edgeF1':>7} {'exact':>6} "
           f"{'resource':>8} {'median s':>8}")
-    for subset in ("all", "catalogue_only"):
+    for subset in ("all", "catalogue_only", "single", "chain", "dag"):
         if subset in result:
             s = result[subset]
             print(f"{subset:16} {s['items']:5d} {s['parse_rate']:6.1%} {s['node_f1']:7.3f} "
@@ -108,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="rank demos by word overlap instead of sentence embeddings")
     parser.add_argument("--prior-weight", type=float, default=None,
                         help="logit bias from the retrieved demos' plans (0 = off)")
+    parser.add_argument("--coverage-weight", type=float, default=None,
+                        help="logit bias towards tasks the request names that the plan lacks "
+                        "(0 = off; default: the planner's)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--label", default="", help="a name for this configuration")
     parser.add_argument("--verbose", "-v", action="store_true")
@@ -116,11 +130,12 @@ def main(argv: list[str] | None = None) -> int:
 
     examples = read_examples(args.data)[: args.limit]
     model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
-                                      args.prior_weight)
+                                      args.prior_weight, args.coverage_weight)
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
                         "label": args.label, "prior_weight": planner.prior_weight,
+                        "coverage_weight": planner.coverage_weight,
                         "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}
     print_table(f"{args.data.name} with {model_id} {args.label}".strip(), result)

@@ -58,6 +58,7 @@ from core.planner import FREE_TEXT_KEYS, Planner, Turn, _Replay  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GGUF = ROOT / "model_cache" / "llm" / "gemma-3-270m-Q4_K_M.gguf"
 DEFAULT_OUT = ROOT / "core" / "data" / "planner-lora.gguf"
+BACK_INSTRUCT = ROOT / "scripts" / "data" / "back_instruct.jsonl"
 
 # Hugging Face projection name -> llama.cpp tensor name (per block).
 TARGETS = {
@@ -505,7 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gguf", type=Path, default=DEFAULT_GGUF)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--samples", type=int, default=2600)
+    parser.add_argument("--samples", type=int, default=2600, help="template samples")
+    parser.add_argument("--back-instruct", type=Path, default=BACK_INSTRUCT,
+                        help="back-instructed samples (scripts/make_plan_data.py); 'none' for "
+                        "templates only")
+    parser.add_argument("--back-instruct-repeat", type=int, default=2,
+                        help="how many times each back-instructed sample is trained on")
     parser.add_argument("--held-out", type=int, default=100)
     parser.add_argument("--k-demos", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8)
@@ -532,6 +538,14 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     samples = generate(args.samples + args.held_out, seed=args.seed)
+    extra, extra_held_out = [], []
+    if str(args.back_instruct) != "none":
+        from scripts.make_plan_data import accepted_samples
+
+        extra = accepted_samples(args.back_instruct, held_out=False)
+        extra_held_out = accepted_samples(args.back_instruct, held_out=True)
+        print(f"{len(extra)} back-instructed samples (x{args.back_instruct_repeat}), "
+              f"{len(extra_held_out)} held out", flush=True)
     if args.dump:
         args.dump.write_text("".join(json.dumps(s.to_json()) + "\n" for s in samples))
     controller = Controller(args.gguf, threads=args.threads)
@@ -541,6 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     planner.history_in_prompt = False
     sequences, dropped = build_sequences(planner, samples)
     held_out, train_set = sequences[:args.held_out], sequences[args.held_out:]
+    if extra:
+        extra_sequences, extra_dropped = build_sequences(planner, extra)
+        extra_held, more_dropped = build_sequences(planner, extra_held_out)
+        dropped += extra_dropped + more_dropped
+        train_set += extra_sequences * args.back_instruct_repeat
+        held_out += extra_held
+        sequences = [*held_out, *train_set]
     end_tokens = torch.tensor(controller.tokens_starting_with('"'))
     prefix_len = common_prefix(sequences)
     decisions = sum(len(s.decisions) for s in train_set)

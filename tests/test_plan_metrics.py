@@ -70,8 +70,9 @@ def test_taskbench_records_convert_to_our_plans():
     assert example.files == ["example.wav"] and example.clean and example.kind == "chain"
     assert example.plan == [
         {"task": "automatic-speech-recognition", "id": 0, "dep": [-1],
-         "args": {"audio": "example.wav"}},
-        {"task": "summarization", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+         "args": {"audio": "example.wav"}, "tool": "Automatic Speech Recognition"},
+        {"task": "summarization", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"},
+         "tool": "Summarization"},
     ]
 
 
@@ -106,3 +107,47 @@ def test_taskbench_dependencies_are_read_as_its_own_evaluation_reads_them():
                       {"task": "text-to-speech", "id": 1, "dep": [0],
                        "args": {"text": "<GENERATED>-0"}}], 0.1)
     assert scores.summary()["node_f1"] == 1.0 and scores.edge_gold == 0
+
+
+def test_nodes_and_links_count_once_per_record_as_in_taskbench():
+    """evaluate.py compares per-record *sets*: a tool planned twice is one true positive."""
+    twice = [{"task": "translation", "id": 0, "dep": [-1], "args": {"text": "hi"}},
+             {"task": "translation", "id": 1, "dep": [-1], "args": {"text": "yo"}}]
+    scores = Scores()
+    scores.add(twice[:1], twice, 1.0)
+    assert (scores.node_tp, scores.node_pred, scores.node_gold) == (1, 1, 1)
+
+
+def test_predictions_are_scored_under_taskbench_titles():
+    """Our image-to-image is TaskBench's "Image-to-Image", not its "Image Editing"; a task with
+    no TaskBench title (text-classification) counts on neither side, as in evaluate.py."""
+    row = {"instruction": "Edit example.jpg", "type": "single",
+           "task_nodes": [{"task": "Image Editing", "arguments": ["example.jpg", "blue"]}],
+           "task_links": []}
+    example = from_taskbench(row)
+    edit = [{"task": "image-to-image", "id": 0, "dep": [-1],
+             "args": {"image": "example.jpg", "text": "blue"}},
+            {"task": "text-classification", "id": 1, "dep": [-1], "args": {"text": "blue"}}]
+    scores = Scores()
+    scores.add(example.plan, edit, 1.0, taskbench=example.taskbench)
+    assert (scores.node_tp, scores.node_pred, scores.node_gold) == (0, 1, 1)
+
+
+def test_records_taskbench_cannot_read_are_left_out():
+    keyed = {"instruction": "x", "task_nodes": {"step_1": {"task": "Translation",
+                                                           "arguments": ["hi"]}},
+             "task_links": []}
+    bare = {"instruction": "x", "task_nodes": [{"task": "Translation"}], "task_links": []}
+    read = {"instruction": "x", "task_nodes": [{"task": "Translation", "arguments": ["hi"]}],
+            "task_links": []}
+    assert from_taskbench(keyed).unscored and from_taskbench(bare).unscored
+    assert not from_taskbench(read).unscored
+
+
+def test_only_the_first_reference_of_an_argument_is_a_link():
+    row = {"instruction": "x", "type": "dag", "task_nodes": [
+        {"task": "Translation", "arguments": ["hi"]},
+        {"task": "Summarization", "arguments": ["hello"]},
+        {"task": "Text-to-Speech", "arguments": ["<node-0> and <node-1>"]}], "task_links": []}
+    plan = from_taskbench(row).plan
+    assert plan[2]["dep"] == [0]

@@ -138,3 +138,21 @@ def test_an_attached_text_no_task_reads_becomes_the_passage_of_the_question():
             TaskNode("conversational", 1, [-1], {"text": "hello"})]
     read_unread_text_files(read, ["notes.txt"])  # already read: nothing changes
     assert read[1].task == "conversational"
+
+
+def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
+    """Before the plan ends, a feasible task the request asks for by a word that names it alone
+    ("aloud") pulls the "another task?" choice towards going on, and the next choice to it."""
+    from core.planner import CoveragePrior
+
+    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0)
+    feasible = ("translation", "text-to-speech", "summarization")
+    more = ("more", 1, ("translation",), feasible)
+    assert coverage.bias(["]", ', {"task": "'], more) == [-2.0, 2.0]
+    task = ("task", 1, ("translation",), feasible)
+    assert coverage.bias(['summarization"', 'text-to-speech"'], task) == [0.0, 2.0]
+    # covered, infeasible or switched off: no bias
+    assert coverage.bias(["]", ", "], ("more", 2, ("translation", "text-to-speech"),
+                                       feasible)) is None
+    assert coverage.bias(["]", ", "], ("more", 1, ("translation",), ("translation",))) is None
+    assert CoveragePrior("read it aloud", 0.0).bias(["]", ", "], more) is None

@@ -1,0 +1,125 @@
+"""Words in a request that point to a catalogue task, and which of them a plan leaves uncovered.
+
+One table serves two jobs: the back-instructed training data keeps a written request only if
+it asks for every sampled step (scripts/make_plan_data.py), and the planner's "another task?"
+choice leans towards going on while the request still asks for something no planned task does
+(core/planner.py, ``CoveragePrior``). The cues are deliberately plain words a person uses
+("transcribe", "read it aloud"), not task names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from core.languages import CODES
+from core.tasks import TASK_NAMES
+
+_LANGUAGE_NAMES = "|".join(sorted((name.lower() for name in CODES), key=len, reverse=True))
+
+TASK_CUES: dict[str, str] = {
+    "text-classification": r"sentiment|positive|negative|\btone\b|\bmood\b|attitude|"
+                           r"happy or|angry|upset|pleased|satisf|praise|complain|feel(s|ing)? "
+                           r"about|emotion",
+    "token-classification": r"named entit|entities|\bnames?\b|people,? (and )?places|"
+                            r"organi[sz]ations?|part[s]? of speech|\bnouns?\b|\bverbs?\b|"
+                            r"pick out|who and where|\bwho\b.{0,40}\bwhere\b|locations|"
+                            r"\btag\b|key (terms|people)|mentioned|\bpeople\b|\bplaces\b",
+    "zero-shot-classification": r"categor|\blabels?\b|sort (it|this|them)|which (one )?of|"
+                                r"\btopic\b|belongs? to|\bfits?\b|one of the|decide which|"
+                                r"which one|match(es)?\b|\beither\b",
+    "question-answering": r"\banswer|question|\bwhat\b|\bwho\b|\bwhen\b|\bwhere\b|\bwhy\b|"
+                          r"\bhow (many|much|long|high|far)|find out|tell me|look up",
+    "summarization": r"summar|shorten|condense|\bgist\b|main points|key points|tl;?dr|brief|"
+                     r"boil (it )?down|overview|short version|in a nutshell|recap|sum (it )?up|"
+                     r"few (words|lines|sentences)|short(er)?\b",
+    "translation": r"translat|\bin(to)? (" + _LANGUAGE_NAMES + r")\b",
+    "text-generation": r"\bwrite|compose|\bdraft|story|poem|haiku|continue|essay|\bemails?\b|"
+                       r"article|blog|\bpost\b|caption for|slogan|lyrics|generate (a|some)|"
+                       r"come up with|create (a|some) (text|story|description|message)|"
+                       r"\bpen\b|put together",
+    "conversational": r"\bchat|\breply|respond|\btalk|conversation|converse|discuss|advice|"
+                      r"what do you think|your (view|thoughts|opinion)|answer (it|this|that)",
+    "text2text-generation": r"paraphras|rephrase|reword|rewrite|\bcorrect|grammar|simplif|"
+                            r"polish|more formal|plain (english|words)|clean up|\bfix\b|"
+                            r"\bmistakes?\b|errors?\b",
+    "fill-mask": r"\[mask\]|blank|missing word|fill (in|the)|\bgap\b",
+    "sentence-similarity": r"similar|same meaning|\bcompare|how close|alike|match(es)?\b|"
+                           r"differ|the same",
+    "feature-extraction": r"embedding|vector|features?\b|numerical representation|numbers",
+    "text-to-speech": r"aloud|out loud|read (it|this|that|them|the \w+)( back)? (out|to (me|us|"
+                      r"him|her|them))|narrat|audio (version|file|clip|recording) of|spoken|"
+                      r"voice ?-?over|(into|to|as) (speech|audio|sound|a voice|an audio)|"
+                      r"text[- ]to[- ]speech|\bsay (it|this|that)|audiobook|(can|could) "
+                      r"(hear|listen)|(hear|listen to) (it|this|that|them)|pronounc|\bspeak",
+    "automatic-speech-recognition": r"transcri|speech to text|(is|was|being|were) said|"
+                                    r"written (form|text|version|down)|into (text|words|"
+                                    r"writing)|dictat|write (it )?down|type (it )?(up|out)|"
+                                    r"make out|\bsays?\b|\bsaid\b|\bspoken\b|\bwords\b",
+    "audio-classification": r"(kind|type|sort) of (sound|noise|audio|music)|what sound|"
+                            r"\bsounds?\b|classif|identify|recogni[sz]|\bgenre|emotion|"
+                            r"\bnoise\b|what is (playing|heard)|\bcategor|what (it|this) is",
+    "audio-to-audio": r"noise|enhance|clean( it)? up|denois|separat|clearer|improve|"
+                      r"background|\bquality|crisp|isolate|remove|hiss",
+    "image-to-text": r"describ|description|caption|what('s| is) (in|on|shown)|\bshows?\b|"
+                     r"depict|\btext\b|written|\bread\b|\bocr\b|extract|\bwords?\b|"
+                     r"what (it|the (image|picture|photo)) (is|contains)|contents?|"
+                     r"in words|tell me (about|what)",
+    "image-classification": r"classif|categor|what (kind|type|sort) of|identify|species|breed|"
+                            r"which (animal|object|thing)|recogni[sz]|\bclass\b|"
+                            r"\bis (it|this) an?\b|what (it|this) is|what .{0,20} shows",
+    "object-detection": r"detect|locat|\bfind\b|bounding|how many|\bcount|\bspot|\bobjects?\b|"
+                        r"\bfaces?\b|\bwhere\b|identify|\bmark|\bbox|point out|highlight",
+    "image-segmentation": r"segment|regions?|separate|\bmasks?\b|outlin|partition|areas?|"
+                          r"\bparts\b|pixel|boundar|distinct|isolate|sections?|divide|split",
+    "depth-estimation": r"depth|\bdeep|distance|how far|closer|farther|further|\b3d\b|near|"
+                        r"foreground|background|far (back|away)",
+    "visual-question-answering": r"question|\bwhat\b|\bhow many\b|\bis there\b|\bare there\b|"
+                                 r"\bwhich\b|colou?r|\bwho\b|\bwhere\b|tell me|\banswer|\?",
+    "document-question-answering": r"document|invoice|receipt|\bform\b|scan|\bbill\b|contract|"
+                                   r"letter|ticket|statement|certificate|page|question|\bwhat\b|"
+                                   r"\bwhen\b|\bwho\b|total|\banswer|\?",
+    "text-to-image": r"\bdraw|illustrat|picture of|image of|(generate|create|make|produce) "
+                     r"(an? )?(new )?(image|picture|illustration|drawing|artwork|visual)|"
+                     r"visuali[sz]|render|\bpaint|artwork|sketch|poster|\bart\b",
+    "image-to-image": r"\bedit|change|make (it|the)|transform|turn (it|the)|\bstyle|filter|"
+                      r"modif|recolou?r|background|\bpaint|brighter|darker|convert|enhance|"
+                      r"adjust|look (like|more)|\badd\b|remove|replace",
+}
+assert set(TASK_CUES) == set(TASK_NAMES), "every catalogue task has cues"
+_COMPILED = {task: re.compile(pattern, re.IGNORECASE) for task, pattern in TASK_CUES.items()}
+
+# Cues that name one task only: a request that uses them and a plan without that task asks for
+# a step the plan lacks (the data checker rejects such requests; the other cues overlap).
+STRONG_CUES: dict[str, str] = {
+    "text-to-speech": r"aloud|out loud|text[- ]to[- ]speech|audiobook|narrat|voice-?over|"
+                      r"(into|to|as) (speech|spoken (words|audio))|spoken version",
+    "automatic-speech-recognition": r"transcri|speech[- ]to[- ]text",
+    "translation": r"translat",
+    "summarization": r"summar",
+    "depth-estimation": r"\bdepth\b",
+    "image-segmentation": r"segment",
+    "object-detection": r"object detection|detect (the |all |any )?(objects?|faces?|people|"
+                        r"animals|cars|items)",
+    "token-classification": r"named entit|\bentities\b|part[s]? of speech",
+    "sentence-similarity": r"similarity",
+    "text-to-image": r"\bdraw\b|illustrat|(generate|create|make|produce) an? (new )?(image|"
+                     r"picture|illustration|drawing)",
+    "fill-mask": r"\[mask\]",
+}
+_STRONG = {task: re.compile(pattern, re.IGNORECASE) for task, pattern in STRONG_CUES.items()}
+
+
+def mentions(task: str, text: str) -> bool:
+    """Whether ``text`` uses a word that asks for ``task``."""
+    return bool(_COMPILED[task].search(text))
+
+
+def strongly_mentioned(text: str) -> set[str]:
+    """The tasks ``text`` asks for by a word that names them alone."""
+    return {task for task, pattern in _STRONG.items() if pattern.search(text)}
+
+
+def uncovered(request: str, planned: Iterable[str]) -> set[str]:
+    """Tasks the request names by a strong cue that the plan so far does not contain."""
+    return strongly_mentioned(request) - set(planned)
