@@ -171,7 +171,7 @@ class _Replay(_Policy):
         if kind == "task":
             return node.task
         if kind == "dep":
-            return ", ".join(str(d) for d in node.dep)
+            return ", ".join(str(d) for d in sorted(node.dep))  # the decoder writes them so
         return str(node.args[what[2]])
 
     def choose(self, tokens, options, what):

@@ -555,9 +555,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="print sampled steps without writing requests")
     parser.add_argument("--recheck", action="store_true",
                         help="apply today's checks to the requests already written (no LLM)")
+    parser.add_argument("--export-held-out", type=Path, metavar="JSONL",
+                        help="write the held-out tenth in eval_planner.py's format and stop")
     args = parser.parse_args(argv)
     if args.recheck:
         return recheck(args.out, args.seed)
+    if args.export_held_out:
+        held_out = accepted_samples(args.out, held_out=True)
+        args.export_held_out.write_text("".join(
+            json.dumps({"request": s.request, "files": s.files, "plan": s.plan},
+                       ensure_ascii=False) + "\n" for s in held_out), encoding="utf-8")
+        print(f"{len(held_out)} held-out requests written to {args.export_held_out}",
+              file=sys.stderr)
+        return 0
 
     done = read_done(args.out)
     todo = [i for i in range(args.count) if i not in done]

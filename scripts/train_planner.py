@@ -4,7 +4,10 @@
 
 Steps, and why each is done this way:
 
-1. Synthetic data (``core.data.train_templates``): our own requests and gold plans; the dev set and
+1. Synthetic data: our own template requests and gold plans (``core.data.train_templates``), and
+   back-instructed requests the local writer wrote for sampled task graphs
+   (``scripts/data/back_instruct.jsonl``, made by ``scripts/make_plan_data.py``; every tenth is
+   held out), each also with other files, texts and languages swapped in. The dev set and
    TaskBench only measure.
 2. Each sample is replayed through the planner's own schema-driven decoder with the controller's
    llama.cpp tokenizer, so the model is trained on exactly the token sequences live planning
@@ -510,8 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--back-instruct", type=Path, default=BACK_INSTRUCT,
                         help="back-instructed samples (scripts/make_plan_data.py); 'none' for "
                         "templates only")
-    parser.add_argument("--back-instruct-repeat", type=int, default=2,
-                        help="how many times each back-instructed sample is trained on")
+    parser.add_argument("--back-instruct-variants", type=int, default=2,
+                        help="copies of each back-instructed request with other files, texts "
+                        "and languages")
     parser.add_argument("--held-out", type=int, default=100)
     parser.add_argument("--k-demos", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8)
@@ -542,9 +546,10 @@ def main(argv: list[str] | None = None) -> int:
     if str(args.back_instruct) != "none":
         from scripts.make_plan_data import accepted_samples
 
-        extra = accepted_samples(args.back_instruct, held_out=False)
+        extra = accepted_samples(args.back_instruct, held_out=False,
+                                 variants=args.back_instruct_variants, seed=args.seed)
         extra_held_out = accepted_samples(args.back_instruct, held_out=True)
-        print(f"{len(extra)} back-instructed samples (x{args.back_instruct_repeat}), "
+        print(f"{len(extra)} back-instructed samples (with variants), "
               f"{len(extra_held_out)} held out", flush=True)
     if args.dump:
         args.dump.write_text("".join(json.dumps(s.to_json()) + "\n" for s in samples))
@@ -559,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         extra_sequences, extra_dropped = build_sequences(planner, extra)
         extra_held, more_dropped = build_sequences(planner, extra_held_out)
         dropped += extra_dropped + more_dropped
-        train_set += extra_sequences * args.back_instruct_repeat
+        train_set += extra_sequences
         held_out += extra_held
         sequences = [*held_out, *train_set]
     end_tokens = torch.tensor(controller.tokens_starting_with('"'))

@@ -137,7 +137,7 @@ def test_the_committed_data_passes_todays_checks():
     file is what training reads, and it is not regenerated."""
     rows = _committed_rows()
     kept = [r for r in rows if r["accepted"]]
-    assert len(kept) >= 200
+    assert len(kept) >= 150
     assert {r["shape"] for r in kept} >= {"single", "chain", "dag"}
     for row in kept[:400]:
         draft = mpd.sample_draft(random.Random(f"0-{row['index']}"))
@@ -160,3 +160,18 @@ def test_no_evaluation_request_is_in_the_training_data():
     # nor any of their quoted texts: our pools are our own
     assert not any(text.lower() in request for request in evaluation
                    for text in mpd.pools.PARAGRAPHS)
+
+
+def test_variants_keep_the_wording_and_the_graph_with_other_files_and_texts():
+    kept = mpd.accepted_samples(held_out=False)[:60]
+    changed = 0
+    for sample in kept:
+        other = mpd.variant(sample, random.Random(sample.request))
+        if other is None:
+            continue
+        assert check(other)
+        assert [(n["task"], n["dep"]) for n in other.plan] == \
+            [(n["task"], n["dep"]) for n in sample.plan]
+        assert len(other.files) == len(sample.files)
+        changed += other.request != sample.request
+    assert changed >= 40
