@@ -108,15 +108,23 @@ def test_requests_that_drop_add_or_answer_steps_are_rejected(written, why):
     assert reason is not None and reason.startswith(why) and sample is None
 
 
-def test_a_missing_file_name_is_rejected():
-    for index in range(5000):
-        draft = mpd.sample_draft(random.Random(f"5-{index}"))
-        if draft and [n["task"] for n in draft.plan] == ["automatic-speech-recognition"]:
-            break
-    reason, _ = mpd.check_request(draft, "Could you transcribe my recording?")
-    assert reason == f"file missing: {draft.files[0]}"
-    reason, sample = mpd.check_request(draft, f"Could you transcribe {draft.files[0]}?")
-    assert reason is None and sample.files == draft.files
+def test_a_file_goes_unnamed_only_when_it_is_the_only_one_of_its_kind():
+    """"Transcribe my recording" with one recording attached is a request people write (the
+    planner sees the attached files); with two recordings it does not say which."""
+    def asr(index: int, name: str) -> dict:
+        return {"task": "automatic-speech-recognition", "id": index, "dep": [-1],
+                "args": {"audio": name}}
+
+    one = mpd.Draft("single", [asr(0, "call.wav")], ["call.wav"], ["transcribe call.wav"],
+                    [], [], [])
+    reason, sample = mpd.check_request(one, "Could you transcribe my recording?")
+    assert reason is None and sample.files == ["call.wav"]
+    two = mpd.Draft("dag", [asr(0, "call.wav"), asr(1, "memo.mp3")], ["call.wav", "memo.mp3"],
+                    ["transcribe call.wav", "transcribe memo.mp3"], [], [], [])
+    reason, _ = mpd.check_request(two, "Could you transcribe call.wav and the other one?")
+    assert reason == "file missing: memo.mp3"
+    reason, _ = mpd.check_request(two, "Could you transcribe call.wav and memo.mp3?")
+    assert reason is None
 
 
 def test_task_cues_name_the_steps_of_a_request():
@@ -174,4 +182,4 @@ def test_variants_keep_the_wording_and_the_graph_with_other_files_and_texts():
             [(n["task"], n["dep"]) for n in sample.plan]
         assert len(other.files) == len(sample.files)
         changed += other.request != sample.request
-    assert changed >= 40
+    assert changed >= len(kept) // 2  # some have no file, text or language to swap
