@@ -1,4 +1,4 @@
-"""Words in a request that point to a catalogue task, and which of them a plan leaves uncovered.
+"""Words in a request that point to a catalogue task.
 
 One table serves two jobs: the back-instructed training data keeps a written request only if
 it asks for every sampled step (scripts/make_plan_data.py), and the planner's "another task?"
@@ -10,7 +10,6 @@ choice leans towards going on while the request still asks for something no plan
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from core.languages import CODES
 from core.tasks import TASK_NAMES
@@ -118,8 +117,3 @@ def mentions(task: str, text: str) -> bool:
 def strongly_mentioned(text: str) -> set[str]:
     """The tasks ``text`` asks for by a word that names them alone."""
     return {task for task, pattern in _STRONG.items() if pattern.search(text)}
-
-
-def uncovered(request: str, planned: Iterable[str]) -> set[str]:
-    """Tasks the request names by a strong cue that the plan so far does not contain."""
-    return strongly_mentioned(request) - set(planned)

@@ -27,6 +27,7 @@ committed project data; training and CI read it and never regenerate it.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import random
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.data import train_templates as pools  # noqa: E402
+from core.data.train_templates import weighted  # noqa: E402
 from core.languages import languages_named  # noqa: E402
 from core.plan import parse, validate  # noqa: E402
 from core.task_cues import mentions, strongly_mentioned  # noqa: E402
@@ -221,20 +223,6 @@ def fill_in(request: str, literals: list[str]) -> str | None:
     return request
 
 
-def _weighted(rng: random.Random, pairs) -> Any:
-    total = sum(w for _, w in pairs)
-    roll = rng.random() * total
-    for value, weight in pairs:
-        roll -= weight
-        if roll <= 0:
-            return value
-    return pairs[-1][0]
-
-
-def _pick_task(rng: random.Random, tasks: list[Task]) -> Task:
-    return _weighted(rng, [(t, TASK_WEIGHTS.get(t.name, 1.0)) for t in tasks])
-
-
 def _feeds(producer: str, task: Task) -> str | None:
     """The input of ``task`` that ``producer``'s output can feed, if any."""
     if task.name not in FOLLOWS.get(producer, ()):
@@ -242,6 +230,17 @@ def _feeds(producer: str, task: Task) -> str | None:
     keys = [k for k, kind in task.inputs if produces(get_task(producer), kind)
             and k in FEEDABLE.get(task.name, task.input_keys)]
     return keys[0] if keys else None
+
+
+# The phrase pool of each task with one text input.
+TEXT_POOLS = {
+    "text-classification": pools.REVIEWS, "token-classification": pools.NER_SENTENCES,
+    "summarization": pools.PARAGRAPHS, "translation": pools.SENTENCES,
+    "conversational": pools.CONVERSATION, "text2text-generation": pools.BAD_GRAMMAR,
+    "fill-mask": pools.MASKED, "feature-extraction": pools.SENTENCES,
+    "text-to-speech": pools.SENTENCES, "text-to-image": pools.IMAGE_DESCRIPTIONS,
+    "image-to-image": pools.EDIT_INSTRUCTIONS,
+}
 
 
 def _literal(rng: random.Random, task: str, key: str) -> str:
@@ -258,17 +257,9 @@ def _literal(rng: random.Random, task: str, key: str) -> str:
     if task == "zero-shot-classification":
         return (", ".join(rng.choice(pools.LABEL_SETS)) if key == "labels"
                 else rng.choice(pools.ZS_TEXTS))
-    table = {
-        "text-classification": pools.REVIEWS, "token-classification": pools.NER_SENTENCES,
-        "summarization": pools.PARAGRAPHS, "translation": pools.SENTENCES,
-        "conversational": pools.CONVERSATION, "text2text-generation": pools.BAD_GRAMMAR,
-        "fill-mask": pools.MASKED, "feature-extraction": pools.SENTENCES,
-        "text-to-speech": pools.SENTENCES, "text-to-image": pools.IMAGE_DESCRIPTIONS,
-        "image-to-image": pools.EDIT_INSTRUCTIONS,
-    }
     if task == "text-generation":
         return f"{rng.choice(pools.WRITING_KINDS)} about {rng.choice(pools.WRITING_TOPICS)}"
-    return rng.choice(table[task])
+    return rng.choice(TEXT_POOLS[task])
 
 
 def _file(rng: random.Random, kind: str, files: list[str], document: bool = False) -> str:
@@ -276,6 +267,11 @@ def _file(rng: random.Random, kind: str, files: list[str], document: bool = Fals
     same = [f for f in files if kind_of_file(f) == kind]
     if same and rng.random() < 0.5:
         return rng.choice(same)
+    return _new_file(rng, kind, files, document)
+
+
+def _new_file(rng: random.Random, kind: str, files: list[str], document: bool = False) -> str:
+    """A file name of ``kind`` not yet in ``files``, added to them."""
     stems, exts = {IMAGE: (pools.DOC_STEMS if document else pools.IMAGE_STEMS, pools.IMAGE_EXTS),
                    AUDIO: (pools.AUDIO_STEMS, pools.AUDIO_EXTS)}[kind]
     for _ in range(20):
@@ -288,8 +284,8 @@ def _file(rng: random.Random, kind: str, files: list[str], document: bool = Fals
 
 def sample_draft(rng: random.Random) -> Draft | None:
     """One task graph with its steps in words (None when the draw is not usable)."""
-    shape = _weighted(rng, SHAPES)
-    size = 1 if shape == "single" else _weighted(
+    shape = weighted(rng, SHAPES)
+    size = 1 if shape == "single" else weighted(
         rng, CHAIN_SIZES if shape == "chain" else DAG_SIZES)
     plan: list[dict[str, Any]] = []
     files: list[str] = []
@@ -316,11 +312,10 @@ def sample_draft(rng: random.Random) -> Draft | None:
         for task in CATALOGUE:
             fed = [_feeds(plan[s]["task"], task) for s in sources]
             if all(fed) and len(set(fed)) == len(fed):
-                candidates.append((task, fed))
+                candidates.append(((task, tuple(fed)), TASK_WEIGHTS.get(task.name, 1.0)))
         if not candidates:
             return None
-        task, fed = candidates[[c[0] for c in candidates].index(
-            _pick_task(rng, [c[0] for c in candidates]))]
+        task, fed = weighted(rng, candidates)
         args: dict[str, str] = {}
         words: dict[str, str] = {}
         for key, kind in task.inputs:
@@ -374,8 +369,6 @@ def writer_prompt(draft: Draft, rng: random.Random) -> list[dict[str, str]]:
 
 _ANSWERING = re.compile(r"^(sure|certainly|of course|here('s| is| are)|absolutely|great)\b",
                         re.IGNORECASE)
-
-
 _ASKING = re.compile(r"\?|\b(can|could|would|will) you\b|\bplease\b|\bhelp me\b|\bI (need|want)\b|"
                      r"\bI'?d (like|love)\b|\bI would like\b|\b(give|show|tell|let) me\b",
                      re.IGNORECASE)
@@ -411,7 +404,7 @@ def check_request(draft: Draft, written: str) -> tuple[str | None, pools.Sample 
                and sum(kind_of_file(g) == kind_of_file(f) for g in draft.files) > 1]
     if missing:
         return f"file missing: {missing[0]}", None
-    plan = json.loads(json.dumps(draft.plan))
+    plan = copy.deepcopy(draft.plan)
     outside = written  # the person's own words, without the texts they quote
     for text in draft.quoted:
         at = request.lower().find(text.lower())
@@ -434,6 +427,15 @@ def check_request(draft: Draft, written: str) -> tuple[str | None, pools.Sample 
     if not pools.check(sample):
         return "decoder cannot reproduce the plan", None
     return None, sample
+
+
+def judged(draft: Draft, written: str) -> dict[str, Any]:
+    """A data row's verdict on a written request: kept or why not, and what training reads."""
+    reason, sample = check_request(draft, written)
+    return {"request": sample.request if sample else "",
+            "files": sample.files if sample else draft.files,
+            "plan": sample.plan if sample else draft.plan,
+            "accepted": reason is None, "reason": reason or ""}
 
 
 def load_writer(threads: int, gguf: Path | None):
@@ -497,15 +499,15 @@ def variant(sample: pools.Sample, rng: random.Random) -> pools.Sample | None:
     text swapped for another of its task's pool, each language for another. The writer's
     wording is what the planner should learn from, not the particular photo or sentence; None
     when the swapped request no longer passes the decoder's check."""
-    request, plan = sample.request, json.loads(json.dumps(sample.plan))
+    request, plan = sample.request, copy.deepcopy(sample.plan)
+    taken = list(sample.files)  # new names only: two files never become one
     files = []
     for name in sample.files:
-        other = _file(rng, kind_of_file(name), [*files, *sample.files])
+        other = _new_file(rng, kind_of_file(name), taken)
         files.append(other)
         request = request.replace(name, other)
         for node in plan:
             node["args"] = {k: other if v == name else v for k, v in node["args"].items()}
-    files = [f for f in files if f not in sample.files or f in request]
     for node in plan:
         for key, kind in get_task(node["task"]).inputs:
             value = node["args"][key]
@@ -530,12 +532,7 @@ def recheck(path: Path, seed: int) -> int:
     for index, row in rows.items():
         if "written" not in row:
             continue
-        draft = sample_draft(random.Random(f"{seed}-{index}"))
-        reason, sample = check_request(draft, row["written"])
-        row.update(accepted=reason is None, reason=reason or "",
-                   request=sample.request if sample else "",
-                   files=sample.files if sample else draft.files,
-                   plan=sample.plan if sample else draft.plan)
+        row.update(judged(sample_draft(random.Random(f"{seed}-{index}")), row["written"]))
     path.write_text("".join(json.dumps(rows[i], ensure_ascii=False) + "\n" for i in sorted(rows)),
                     encoding="utf-8")
     kept = sum(r["accepted"] for r in rows.values())
@@ -591,15 +588,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 began = time.perf_counter()
                 request = write_request(writer, writer_prompt(draft, rng),
-                                        _weighted(rng, OPENERS), seed=index)
-                reason, sample = check_request(draft, request)
+                                        weighted(rng, OPENERS), seed=index)
                 row.update(shape=draft.shape, steps=draft.steps, written=request,
-                           request=sample.request if sample else "",
-                           files=sample.files if sample else draft.files,
-                           plan=sample.plan if sample else draft.plan,
-                           accepted=reason is None, reason=reason or "",
+                           **judged(draft, request),
                            seconds=round(time.perf_counter() - began, 2))
-                kept += reason is None
+                kept += row["accepted"]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
             elapsed = time.perf_counter() - started

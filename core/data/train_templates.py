@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -779,7 +779,8 @@ SINGLE_WEIGHTS: dict[str, float] = {
 }
 
 
-def _weighted(rng: random.Random, pairs: dict[str, float] | tuple[tuple[str, float], ...]) -> str:
+def weighted(rng: random.Random, pairs: dict[Any, float] | Sequence[tuple[Any, float]]) -> Any:
+    """One key of ``pairs`` (a dict or (key, weight) pairs), drawn by weight."""
     items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
     return rng.choices([k for k, _ in items], [w for _, w in items])[0]
 
@@ -919,7 +920,7 @@ def _anchor_whole(clause: Clause, request: str) -> None:
 def single(rng: random.Random) -> Sample:
     files = _Files(rng)
     attached: list[str] = []
-    task = _weighted(rng, SINGLE_WEIGHTS)
+    task = weighted(rng, SINGLE_WEIGHTS)
     clause = _first_clause(rng, task, files, attached)
     request = clause.text + (" " + clause.tail if clause.tail else "")
     return Sample(_polish(request), attached, _finish([clause.node]), shape="single")
@@ -933,14 +934,14 @@ def chain(rng: random.Random, length: int) -> Sample | None:
               "text-generation": 1.5, "audio-to-audio": 1, "object-detection": 1,
               "visual-question-answering": 1, "document-question-answering": 0.5,
               "image-classification": 0.5, "text2text-generation": 0.5, "conversational": 0.3}
-    first = _weighted(rng, starts)
+    first = weighted(rng, starts)
     clauses = [_first_clause(rng, first, files, attached)]
     tasks = [first]
     for _ in range(length - 1):
         options = [(t, w) for t, w in FOLLOWERS.get(tasks[-1], ()) if t not in tasks]
         if not options:
             break
-        follower = _weighted(rng, tuple(options))
+        follower = weighted(rng, tuple(options))
         clauses.append(step_clause(rng, follower, tasks[-1], len(tasks) - 1))
         tasks.append(follower)
     if len(tasks) < 2:
@@ -1061,7 +1062,7 @@ def parallel_then_each(rng: random.Random) -> Sample:
     kind = get_task(a).inputs[0][1]
     name = files.image() if kind == IMAGE else files.audio()
     key = "image" if kind == IMAGE else "audio"
-    after = _weighted(rng, (("text-to-speech", 3), ("translation", 1)))
+    after = weighted(rng, (("text-to-speech", 3), ("translation", 1)))
     one = _strip_end(rng.choice([t for t in FILE_TEMPLATES[a] if t.startswith(
         ("Describe", "Caption", "Classify", "Detect", "Transcribe", "Find", "Identify"))]
         or FILE_TEMPLATES[a]).format(f=name))
@@ -1077,7 +1078,7 @@ def parallel_then_each(rng: random.Random) -> Sample:
 
 def same_task_two_files(rng: random.Random) -> Sample:
     files = _Files(rng)
-    task = _weighted(rng, {"automatic-speech-recognition": 3, "image-to-text": 3,
+    task = weighted(rng, {"automatic-speech-recognition": 3, "image-to-text": 3,
                            "object-detection": 1, "image-classification": 1,
                            "audio-classification": 0.5, "depth-estimation": 0.3})
     kind = get_task(task).inputs[0][1]
@@ -1397,7 +1398,7 @@ def generate(count: int, seed: int = 0) -> list[Sample]:
 
 def _stream(rng: random.Random) -> Iterator[Sample]:
     for _ in range(1_000_000):
-        shape = _weighted(rng, SHAPES)
+        shape = weighted(rng, SHAPES)
         sample = _BUILDERS[shape](rng)
         if sample is None:
             continue
