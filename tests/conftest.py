@@ -1,85 +1,60 @@
 """Shared fixtures: the real default model cache, a scratch workspace, and no network at all.
 
-Every test runs with sockets to IP addresses blocked: any attempt fails the test that made it,
-so the suite proves Conductor never reaches the network (Qt's local Unix sockets stay allowed).
+Every test runs with the network blocked (tests/netblock): any attempt fails the test that made
+it, so the suite proves Conductor never reaches the network. The suite also runs apart from the
+user's own set-up: their ``CONDUCTOR_*`` settings, hub cache and data folders are not read, the
+hub is offline whatever was exported, and the repository's model cache must end the session as
+it began (tests that import or remove models use a private copy).
 """
 
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests" / "netblock"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import netblock  # noqa: E402
+
+from helpers import SKIP_MISSING, missing  # noqa: E402
+
+for name in [n for n in os.environ if n.startswith("CONDUCTOR_") and n != SKIP_MISSING]:
+    del os.environ[name]  # the user's settings would point the suite at their own data
+_HOME = Path(tempfile.mkdtemp(prefix="conductor-tests-"))
+os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                   "QT_QPA_PLATFORM": "offscreen", "HF_HOME": str(_HOME / "hf"),
+                   "XDG_DATA_HOME": str(_HOME / "data"),
+                   "XDG_CONFIG_HOME": str(_HOME / "config")})
 
 NETWORK_ATTEMPTS: list[str] = []
-
-
-class NetworkBlockedError(OSError):
-    """Raised for any attempt to open a network connection during tests."""
-
-
-def _is_network(sock: socket.socket) -> bool:
-    return sock.family in (socket.AF_INET, socket.AF_INET6)
-
-
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_sendto = socket.socket.sendto
-
-
-def _blocked_connect(self, address, *args):
-    if _is_network(self):
-        NETWORK_ATTEMPTS.append(repr(address))
-        raise NetworkBlockedError(f"network access blocked in tests: {address!r}")
-    return _real_connect(self, address, *args)
-
-
-def _blocked_connect_ex(self, address, *args):
-    if _is_network(self):
-        NETWORK_ATTEMPTS.append(repr(address))
-        raise NetworkBlockedError(f"network access blocked in tests: {address!r}")
-    return _real_connect_ex(self, address, *args)
-
-
-def _blocked_sendto(self, data, *args):
-    if _is_network(self):
-        NETWORK_ATTEMPTS.append(repr(args[-1]))
-        raise NetworkBlockedError(f"network access blocked in tests: {args[-1]!r}")
-    return _real_sendto(self, data, *args)
-
-
-def _blocked_getaddrinfo(host, *args, **kwargs):
-    if host not in (None, "localhost", "127.0.0.1", "::1"):
-        NETWORK_ATTEMPTS.append(f"dns:{host}")
-        raise NetworkBlockedError(f"DNS lookup blocked in tests: {host!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-_real_getaddrinfo = socket.getaddrinfo
+NetworkBlockedError = netblock.NetworkBlockedError
+_CACHE_AT_START: dict[str, object] = {}
 
 
 def pytest_configure(config):
-    socket.socket.connect = _blocked_connect
-    socket.socket.connect_ex = _blocked_connect_ex
-    socket.socket.sendto = _blocked_sendto
-    socket.getaddrinfo = _blocked_getaddrinfo
+    netblock.install(NETWORK_ATTEMPTS.append)
 
 
 def pytest_sessionfinish(session, exitstatus):
     if NETWORK_ATTEMPTS and exitstatus == 0:
         print(f"\nnetwork attempts during tests: {NETWORK_ATTEMPTS}")
         session.exitstatus = 1
+    if _CACHE_AT_START and cache_state(Path(str(_CACHE_AT_START["path"]))) != _CACHE_AT_START:
+        print("\nthe tests changed the repository's model cache (use private_cache)")
+        session.exitstatus = 1
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +66,16 @@ def _no_network_attempts():
     assert not new, f"test tried to reach the network: {new}"
 
 
+def cache_state(path: Path) -> dict[str, object]:
+    """What a model cache holds: its registry rows and the files beside them, by size."""
+    from core.registry import Registry
+
+    files = sorted((p.relative_to(path).as_posix(), p.stat().st_size)
+                   for p in path.rglob("*") if p.is_file() and not p.name.startswith("registry."))
+    rows = sorted(str(r.to_json()) for r in Registry(path).all())
+    return {"path": str(path), "rows": rows, "files": files}
+
+
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """The real default model cache, built by `make setup` (built here if it is missing)."""
@@ -100,7 +85,38 @@ def cache_dir() -> Path:
     if not (path / "registry.db").exists() or not any(path.iterdir()):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "build_model_cache.py")],
                        check=True)
+    _CACHE_AT_START.update(cache_state(path))
+    from core.registry import Registry
+    from core.runners import default_models
+
+    registered = {r.id for r in Registry(path).all()}
+    absent = [f"{m.record.id} (from {m.record.source})" for m in default_models()
+              if m.record.id not in registered]
+    if absent and os.environ.get(SKIP_MISSING) != "1":
+        missing("part of the default model set: " + "; ".join(absent))
     return path
+
+
+@pytest.fixture()
+def private_cache(tmp_path, cache_dir) -> Path:
+    """A model cache of the test's own holding the default models: a copy of the registry with
+    each model's files linked, so a test can import and remove models and the shared cache stays
+    as it was."""
+    import sqlite3
+
+    from core.registry import Registry
+
+    private = tmp_path / "model-cache"
+    private.mkdir()
+    with sqlite3.connect(cache_dir / "registry.db") as source, \
+            sqlite3.connect(private / "registry.db") as copy:
+        source.backup(copy)
+    for record in Registry(cache_dir).all():
+        if not Path(record.path).is_absolute():
+            link = private / record.path
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(cache_dir / record.path)
+    return private
 
 
 @pytest.fixture(scope="session")

@@ -49,18 +49,76 @@ def corrupt_file(path: Path) -> Path:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+SKIP_MISSING = "CONDUCTOR_TESTS_SKIP_MISSING"  # the one opt-out; .ci/run never sets it
+NETBLOCK = ROOT / "tests" / "netblock"
+
+
+def child_env(log: Path, **overrides: str) -> dict[str, str]:
+    """A child process's environment: offline, none of the user's ``CONDUCTOR_*`` settings, and
+    the network block on (``tests/netblock/sitecustomize.py``), writing attempts to ``log``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDUCTOR_")}
+    env.update({"PYTHONPATH": str(NETBLOCK), "CONDUCTOR_NETBLOCK_LOG": str(log),
+                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    env.update(overrides)
+    return env
+
+
+def assert_no_network(log: Path) -> None:
+    """The child ran with the block on (it creates the log) and tried no network access."""
+    assert log.exists(), "the network block was not on in the child process"
+    attempts = log.read_text(encoding="utf-8").strip()
+    assert not attempts, f"the child process tried to reach the network: {attempts}"
+
+
+def run_child(argv: list[str], log: Path, env: dict[str, str] | None = None, timeout: int = 600,
+              stdin: str | None = None):
+    """Run a command with the network blocked; fails the test on any attempt it made."""
+    import subprocess
+
+    log.unlink(missing_ok=True)  # the log proves this child's block, not an earlier one's
+    result = subprocess.run(argv, capture_output=True, text=True, env=env or child_env(log),
+                            timeout=timeout, input=stdin, cwd=ROOT)
+    assert_no_network(log)
+    return result
+
+
+def cli_env(data_dir: Path, cache_dir: Path, log: Path, **overrides: str) -> dict[str, str]:
+    return child_env(log, CONDUCTOR_DATA=str(data_dir), CONDUCTOR_MODEL_CACHE=str(cache_dir),
+                     **overrides)
 
 
 def run_cli(args: list[str], data_dir: Path, cache_dir: Path, log: Path, timeout: int = 600,
-            stdin: str | None = None):
+            stdin: str | None = None, **env: str):
     """Run main.py in a child process with its own data folder, the network blocked there too."""
-    import os
-    import subprocess
     import sys
 
-    env = dict(os.environ)
-    env.update({"CONDUCTOR_DATA": str(data_dir), "CONDUCTOR_MODEL_CACHE": str(cache_dir),
-                "PYTHONPATH": str(ROOT / "tests" / "netblock"),
-                "CONDUCTOR_NETBLOCK_LOG": str(log), "HF_HUB_OFFLINE": "1"})
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, input=stdin, cwd=ROOT)
+    return run_child([sys.executable, str(ROOT / "main.py"), *args], log,
+                     cli_env(data_dir, cache_dir, log, **env), timeout, stdin)
+
+
+def missing(what: str, module_level: bool = False) -> None:
+    """A piece of the install is not here: the test fails naming it, so a broken install can
+    never pass as a skip; only ``CONDUCTOR_TESTS_SKIP_MISSING=1`` turns the failure into a skip
+    (for a deliberately partial install)."""
+    import os
+
+    import pytest
+
+    message = (f"{what} is missing: `make setup` installs it ({SKIP_MISSING}=1 skips the tests "
+               "that need it instead)")
+    if os.environ.get(SKIP_MISSING) == "1":
+        pytest.skip(message, allow_module_level=module_level)
+    pytest.fail(message, pytrace=False)
+
+
+def installed_model(registry, model_id: str):
+    """A default model's registry row; one whose package or program is missing fails the test
+    that needs it, naming the piece (the tests of the other models still run)."""
+    if model_id not in {r.id for r in registry.all()}:
+        from core.runners import default_models
+
+        source = next(m.record.source for m in default_models() if m.record.id == model_id)
+        missing(f"{model_id} (from {source})")
+    return registry.get(model_id)

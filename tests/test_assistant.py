@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import wave
+from pathlib import Path
 
 import pytest
 
 from core.assistant import Assistant, InputFileError
 from core.store import Store
-from helpers import ROOT, corrupt_file, heard, text_image, words
+from helpers import (
+    ROOT,
+    assert_no_network,
+    cli_env,
+    corrupt_file,
+    heard,
+    run_cli,
+    text_image,
+    words,
+)
 
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")
@@ -83,29 +93,55 @@ def test_empty_request_is_refused(settings):
         Assistant(settings).ask("   ")
 
 
-def test_store_survives_a_killed_run(tmp_path, cache_dir):
-    data = tmp_path / "data"
+# Each point is a line the CLI prints on stderr right after the store has recorded that stage:
+# the plan (then selection starts), task 0's row (then its end is printed), the response stage.
+KILL_POINTS = {"after planning": "== selection", "mid-execution": "   task 0 done",
+               "during the answer": "== response"}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_run_killed_at_any_point_leaves_a_consistent_store(tmp_path, cache_dir, point):
+    """SIGKILL at three points of a real run: the run is marked interrupted, the database is
+    intact, what was recorded before the kill is consistent, and the next run works."""
+    data, log = tmp_path / "data", tmp_path / "net.log"
     store = Store(data / "history.db")
     kept = store.new_conversation("an earlier conversation")
-    env = dict(os.environ, CONDUCTOR_DATA=str(data), CONDUCTOR_MODEL_CACHE=str(cache_dir))
-    child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ask", DEMO], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if any(r["status"] == "running" for r in store.runs()):
+    child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ask", DEMO],
+                             env=cli_env(data, cache_dir, log), cwd=ROOT, text=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = []
+    for line in child.stderr:
+        seen.append(line)
+        if line.startswith(KILL_POINTS[point]):
+            os.kill(child.pid, signal.SIGKILL)
             break
-        time.sleep(0.05)
-    else:
-        child.kill()
-        pytest.fail("the run never started")
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    child.wait(timeout=60)
+    child.stderr.close()
+    assert child.returncode == -signal.SIGKILL, f"the run ended before {point}: {seen}"
+    assert_no_network(log)
+
     reopened = Store(data / "history.db")
     assert reopened.integrity_ok()
-    runs = reopened.runs()
-    assert len(runs) == 1 and runs[0]["status"] == "interrupted"
-    assert kept in {c["id"] for c in reopened.conversations()}
-    assert reopened.run(runs[0]["id"])["request"] == DEMO
+    [row] = reopened.runs()
+    assert row["status"] == "interrupted" and row["ended_at"]
+    run = reopened.run(row["id"])
+    assert run["request"] == DEMO and kept in {c["id"] for c in reopened.conversations()}
+    assert [n["task"] for n in run["plan"]] == ["text-to-speech", "automatic-speech-recognition"]
+    assert run["answer"] is None  # nothing claims an answer the run never gave
+    done = {t["task_id"] for t in run["tasks"] if t["status"] == "done"}
+    if point == "after planning":
+        assert run["tasks"] == [] and run["artifacts"] == []
+    else:
+        assert 0 in done and run["choices"]
+    for artifact in run["artifacts"]:  # every file recorded is a finished task's, and exists
+        assert artifact["task_id"] in done
+        assert (Path(run["workspace"]) / artifact["path"]).is_file()
+
+    after = run_cli(["ask", "Hello!", "--json"], data, cache_dir, log)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["status"] == "done"
+    statuses = [r["status"] for r in Store(data / "history.db").runs()]
+    assert statuses == ["done", "interrupted"]
 
 
 def test_stop_during_planning_cancels_the_run_cleanly(shared_assistant):

@@ -1,8 +1,10 @@
 """The device setting reaches every runtime: GPU providers first when present, CPU otherwise.
 
-This machine has no GPU, so the GPU branches are checked through what each runtime would be
-told (providers list, offload flag, CTranslate2 device) given what a GPU build reports; the CPU
-branches are checked on real loaded models.
+The helper functions are checked on made-up provider lists, the CPU branches on real loaded
+models. This machine has no GPU, so the GPU branches are checked at each runtime's boundary: every
+runtime's own probe is made to report a GPU (``gpu_reported``), the constructor a runner calls is
+wrapped to record what it is given (``record_calls``), and real models are loaded through the real
+pool. The wrapper then builds the real object on the CPU, so each load completes as it would.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from core.devices import (
 from helpers import run_cli
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+PIPER = "rhasspy/piper-en_US-joe-medium"
+RAPIDOCR = "SWHL/RapidOCR"
+WHISPER = "openai/whisper-tiny.en"
+# What onnxruntime-gpu reports; TensorRT must be passed over (core.devices.GPU_PROVIDERS).
 CUDA_BUILD = ["TensorrtExecutionProvider", "CUDAExecutionProvider", CPU_PROVIDER]
+CUDA_FIRST = ["CUDAExecutionProvider", CPU_PROVIDER]
+SETTINGS = ("auto", "gpu", "cpu")
 
 
 def test_setting_is_checked_and_normalised():
@@ -106,3 +114,161 @@ def test_cli_reports_the_devices(tmp_path, cache_dir):
     assert report["setting"] in ("auto", "cpu", "gpu")
     assert report["onnx_session_providers"][-1] == CPU_PROVIDER
     assert CPU_PROVIDER in report["available"]["onnxruntime_providers"]
+
+
+# ---------------------------------------------------------------- what each runtime is given
+
+
+@pytest.fixture()
+def gpu_reported(monkeypatch):
+    """Each runtime's own probe (the ones ``core.devices`` asks) says a GPU is there."""
+    import ctranslate2
+    import llama_cpp
+    import onnxruntime
+
+    monkeypatch.setattr(devices, "_warned", set())
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(CUDA_BUILD))
+    monkeypatch.setattr(llama_cpp, "llama_supports_gpu_offload", lambda: True)
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: 1)
+
+
+def record_calls(monkeypatch, owner, name: str, **cpu_args) -> list[dict]:
+    """Wrap the constructor ``owner.name``: record each call's keyword arguments, then build the
+    real object with ``cpu_args`` over them, since this machine cannot honour GPU arguments."""
+    real = getattr(owner, name)
+    calls: list[dict] = []
+
+    def build(*args, **kwargs):
+        calls.append(dict(kwargs))
+        return real(*args, **{**kwargs, **cpu_args})
+
+    monkeypatch.setattr(owner, name, build)
+    return calls
+
+
+def load(registry, record, device: str):
+    """A fresh pool (not the session's shared one) with the setting, and the record loaded in it."""
+    from core.model_pool import ModelPool
+
+    pool = ModelPool(registry, device=device)
+    pool.get(record)
+    return pool
+
+
+def onnx_expected(device: str) -> list[str]:
+    return [CPU_PROVIDER] if device == "cpu" else CUDA_FIRST
+
+
+@pytest.mark.parametrize("device", SETTINGS)
+@pytest.mark.parametrize("model_id", [MINILM, PIPER])
+def test_onnx_sessions_get_the_gpu_first_unless_the_setting_is_cpu(registry, gpu_reported,
+                                                                    monkeypatch, model_id, device):
+    """Sentence embeddings and Piper voices create their InferenceSession themselves."""
+    import onnxruntime
+
+    calls = record_calls(monkeypatch, onnxruntime, "InferenceSession", providers=[CPU_PROVIDER])
+    load(registry, registry.get(model_id), device)
+    assert [call["providers"] for call in calls] == [onnx_expected(device)]
+    assert not devices._warned  # "gpu" with a GPU present: no runtime told it runs on the CPU
+
+
+@pytest.mark.parametrize("device", SETTINGS)
+def test_rapidocr_sessions_get_the_gpu_first_unless_the_setting_is_cpu(registry, gpu_reported,
+                                                                        monkeypatch, device):
+    """RapidOCR takes on/off switches, not providers, and checks for CUDA with probes of its own
+    (bound at its import, and ``get_device``, which says "GPU" only in onnxruntime-gpu); the
+    sessions it then creates for its three networks must all put CUDA first."""
+    from rapidocr_onnxruntime.utils import infer_engine
+
+    monkeypatch.setattr(infer_engine, "get_available_providers", lambda: list(CUDA_BUILD))
+    monkeypatch.setattr(infer_engine, "get_device", lambda: "GPU")
+    calls = record_calls(monkeypatch, infer_engine, "InferenceSession", providers=[CPU_PROVIDER])
+    load(registry, registry.get(RAPIDOCR), device)
+    names = [[name for name, _options in call["providers"]] for call in calls]
+    assert names == [onnx_expected(device)] * 3  # detector, direction classifier, recogniser
+
+
+@pytest.fixture(scope="module")
+def exported_minilm(cache_dir, tmp_path_factory):
+    """MiniLM's ONNX folder with the ``config.json`` an optimum export has, so the generic
+    runner can load a real graph without exporting one (torch export takes minutes here)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("generic") / "minilm"
+    shutil.copytree(cache_dir / "onnx" / "all-MiniLM-L6-v2-int8", folder)
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    return folder
+
+
+@pytest.mark.parametrize("device", SETTINGS)
+def test_generic_onnx_runner_gets_the_gpu_first_unless_the_setting_is_cpu(
+        registry, gpu_reported, monkeypatch, exported_minilm, device):
+    """Imported models load through optimum's ``ORTModel.from_pretrained(provider=...)``.
+
+    The runner hands optimum one provider, so the session's list holds just it; ONNX Runtime adds
+    the CPU provider itself as the fallback for operators a GPU provider lacks.
+    """
+    import optimum.onnxruntime.modeling as optimum_modeling
+
+    from core.registry import ModelRecord
+
+    calls = record_calls(monkeypatch, optimum_modeling, "InferenceSession",
+                         providers=[CPU_PROVIDER])
+    record = ModelRecord(id="local/minilm-onnx", task="feature-extraction",
+                         runtime="onnx-transformers", path=str(exported_minilm),
+                         description="", license="apache-2.0", source="test",
+                         params={"onnx_class": "ORTModelForFeatureExtraction",
+                                 "pipeline_task": "feature-extraction"})
+    load(registry, record, device)
+    assert [call["providers"][0] for call in calls] == [onnx_expected(device)[0]]
+    assert not devices._warned
+
+
+@pytest.mark.parametrize("device", SETTINGS)
+def test_llama_cpp_offloads_every_layer_unless_the_setting_is_cpu(registry, gpu_reported,
+                                                                   monkeypatch, device):
+    """The default planner GGUF, loaded as the Assistant loads it; the pool reports where."""
+    import llama_cpp
+
+    from core import llm
+
+    # A controller of its own: not the session's CPU one, and none left behind built on fakes.
+    monkeypatch.setattr(llm, "_shared", {})
+    calls = record_calls(monkeypatch, llama_cpp, "Llama", n_gpu_layers=0)
+    planner = next(r for r in registry.controllers() if "planner" in r.tags)
+    pool = load(registry, planner, device)
+    assert [call["n_gpu_layers"] for call in calls] == [0 if device == "cpu" else -1]
+    assert pool.device_of(planner.id) == ("cpu" if device == "cpu" else "gpu")
+    assert not devices._warned
+
+
+@pytest.mark.parametrize("device", SETTINGS)
+def test_whisper_runs_on_cuda_with_int8_float16_unless_the_setting_is_cpu(registry, gpu_reported,
+                                                                           monkeypatch, device):
+    """The int8 weights stay int8 on a GPU, with float16 activations (CTranslate2's GPU mode)."""
+    import faster_whisper
+
+    calls = record_calls(monkeypatch, faster_whisper, "WhisperModel", device="cpu",
+                         compute_type="int8")
+    pool = load(registry, registry.get(WHISPER), device)
+    wanted = ("cpu", "int8") if device == "cpu" else ("cuda", "int8_float16")
+    assert [(call["device"], call["compute_type"]) for call in calls] == [wanted]
+    assert pool.device_of(WHISPER) == ("cpu" if device == "cpu" else "gpu")
+    assert not devices._warned
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu"])
+def test_cli_reports_what_a_gpu_build_offers(gpu_reported, monkeypatch, tmp_path, capsys, device):
+    """``devices --json`` in this process, where the probes can be made to report a GPU."""
+    import main
+
+    monkeypatch.setenv("CONDUCTOR_DATA", str(tmp_path))
+    monkeypatch.setenv("CONDUCTOR_DEVICE", device)
+    assert main.main(["devices", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["setting"] == device
+    assert report["onnx_session_providers"] == onnx_expected(device)
+    assert report["available"] == {"llama.cpp_gpu_offload": True,
+                                   "onnxruntime_providers": CUDA_BUILD,
+                                   "ctranslate2_cuda_devices": 1}
+    assert report["onnxruntime"] == "CUDAExecutionProvider"

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("PySide6")
+from helpers import ROOT, heard, missing, run_cli, text_image  # noqa: E402
+
+try:  # any import error (no PySide6, or a system library such as libEGL) is a broken install
+    import PySide6.QtWidgets  # noqa: F401
+except ImportError as error:
+    missing(f"the Qt GUI's libraries (PySide6: {error})", module_level=True)
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QDropEvent, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
-
-from helpers import ROOT, heard, run_cli, text_image  # noqa: E402
 
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")

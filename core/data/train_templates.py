@@ -1337,11 +1337,11 @@ def decorate(rng: random.Random, sample: Sample) -> Sample:
 FILE_STORIES = {
     IMAGE: ("I've got an image named '{f}'.", "I have a picture called {f} that I took last week.",
             "There's a photo on my desktop, '{f}', that I keep coming back to.",
-            "I've been going through some old images and found one titled '{f}'.",
+            "Sorting my holiday pictures, I came across '{f}'.",
             "I recently snapped a picture with my phone and saved it as {f}."),
     AUDIO: ("I've got this audio file named '{f}'.", "I recorded something and saved it as {f}.",
             "A friend sent me a recording, '{f}', yesterday.",
-            "I have this sound recording in the file named '{f}'."),
+            "My phone saved a voice memo as '{f}'."),
     TEXT: ("I've got a text file called '{f}'.", "My colleague wrote up {f} for me.",
            "There's a document named '{f}' that I need to deal with."),
 }
