@@ -359,6 +359,33 @@ class Controller:
         pointer = llama._ctx.get_logits_ith(-1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
 
+    def continuation_logprob(self, prefix: Sequence[int], continuation: Sequence[int]) -> float:
+        """How likely ``continuation`` is after ``prefix``: the sum of its tokens' log
+        probabilities, from one batch that asks llama.cpp for the logits at every position
+        (``logits_for`` keeps only the last; asking for every position at load would keep a
+        context's worth of rows, gigabytes with Gemma's vocabulary)."""
+        if not continuation:
+            return 0.0
+        rows = [self.logits_for(prefix)]
+        rest = list(continuation[:-1])
+        llama = self.llama
+        if rest:
+            if len(prefix) + len(rest) >= self.n_ctx or len(rest) > llama.n_batch:
+                raise ContextOverflowError(f"{len(prefix) + len(rest)} tokens do not fit")
+            start = llama.n_tokens
+            llama._batch.set_batch(batch=rest, n_past=start, logits_all=True)
+            llama._ctx.decode(llama._batch)
+            llama.input_ids[start:start + len(rest)] = rest
+            llama.n_tokens = start + len(rest)
+            every = np.ctypeslib.as_array(llama._ctx.get_logits(),
+                                          shape=(len(rest) * self.n_vocab,))
+            rows.extend(every.reshape(len(rest), self.n_vocab).copy())
+        total = 0.0
+        for logits, token in zip(rows, continuation, strict=True):
+            shifted = logits - logits.max()
+            total += float(shifted[token] - np.log(np.exp(shifted).sum()))
+        return total
+
     def _shared_prefix(self, tokens: Sequence[int]) -> int:
         """How many leading ``tokens`` the KV cache already holds (at most all but one)."""
         cached = self.llama.input_ids[: self.llama.n_tokens]

@@ -1,9 +1,9 @@
 """Stage 2, model selection: for each planned task, one installed model and the reason for it.
 
 Candidates come from the registry (installed, serving the task, fitting the memory budget,
-ranked by downloads and likes). One candidate needs no LLM call. Several: the controller reads
-their ids, descriptions, sizes and tags and picks one, its answer constrained to those ids, then
-says why, quoting the part of the chosen model's description that decided it; the reason is
+ranked by downloads and likes). One candidate needs no LLM call. Several: the controller scores
+each model's description against the request, one at a time, and takes the best fit, then says
+why, quoting the part of the chosen model's description that decided it; the reason is
 recorded. Within a task that names several jobs, a model's registry ``skill`` must fit what the
 request asks (OCR or captioning for image-to-text, the target language for translation); when
 none fits, the nearest is taken and the reason says what is missing. Text tasks with no expert
@@ -24,7 +24,9 @@ from core.plan import TaskNode
 from core.registry import ModelRecord, Registry
 from core.tasks import TARGET_LANGUAGE, get_task, skill_of, wanted_skill
 
-CONTROLLER_FALLBACK = "controller"
+# The request's first tokens carry its language and what it asks; scoring more costs time.
+MAX_SCORED_TOKENS = 48
+RANK_PRIOR = 1.0  # nats: how much the best-ranked candidate is favoured when scores are close
 
 
 @dataclass
@@ -105,6 +107,38 @@ class Selector:
 
     def _ask(self, request: str, node: TaskNode, candidates: list[ModelRecord]
              ) -> tuple[int, str]:
+        controller = self.controller
+        with controller.lock:
+            index = self._best_fit(request, candidates)
+            return index, self._reason(request, node, candidates, index)
+
+    def _best_fit(self, request: str, candidates: list[ModelRecord]) -> int:
+        """The candidate after whose description the request is most expected.
+
+        Asked to name one of several listed ids, a small controller names the first listed
+        whatever the descriptions say: an English review and a Spanish tweet both went to the
+        first of two sentiment models, in either order, and so did the 1.5B writer. Each
+        description is therefore scored alone: how likely the controller finds the request
+        after "Model: <description>" (a noisy-channel choice). A description that speaks of
+        Spanish tweets makes a Spanish tweet likely, and the order of the list cannot decide.
+        The registry's ranking (downloads, as HuggingGPT ranks) only breaks near-ties: the
+        first-ranked gets ``RANK_PRIOR`` nats more, the last none ("read that out loud" scores
+        the two voices 0.4 apart; "a Spanish tweet" the two classifiers 12).
+        """
+        controller = self.controller
+        asked = controller.tokenize(request)[:MAX_SCORED_TOKENS]
+        last = max(1, len(candidates) - 1)
+        scores = [controller.continuation_logprob(
+            controller.tokenize(f"Model: {c.description}\nA request this model is right "
+                                "for: ", add_bos=True), asked) + RANK_PRIOR * (last - i) / last
+            for i, c in enumerate(candidates)]
+        return max(range(len(candidates)), key=scores.__getitem__)
+
+    def _reason(self, request: str, node: TaskNode, candidates: list[ModelRecord],
+                index: int) -> str:
+        """Why the chosen model: the clause of its description the controller picks as the
+        reason. A small controller's free text wanders, a clause of the description stays true
+        to the model, and choosing one costs a forward pass or two."""
         lines = "\n".join(
             f'- "{c.id}": {c.description} ({c.size_bytes / 1e6:.0f} MB; '
             f"tags: {', '.join(c.tags[:6])})" for c in candidates)
@@ -116,20 +150,12 @@ class Selector:
             'Answer as JSON: {"id": model id, "reason": why, in one sentence}.'
         )
         controller = self.controller
-        with controller.lock:
-            tokens = controller.prompt_tokens([{"role": "user", "content": prompt}])
-            controller.remember_leading(tokens, fixed)
-            tokens.extend(controller.tokenize('{"id": "'))
-            index = controller.choose(tokens, [c.id + '"' for c in candidates])
-            tokens.extend(controller.tokenize(', "reason": "'))
-            # The reason is one clause of the chosen model's description, picked by the
-            # controller: a small controller's free text wanders, a clause of the description
-            # stays true to the model, and choosing one costs a forward pass or two where
-            # copying it token by token cost one per token (about 0.5 s a selection).
-            description = candidates[index].description
-            clauses = description_clauses(description) or [description]
-            reason = clauses[controller.choose(tokens, [f' {c}"' for c in clauses])]
-        return index, reason
+        tokens = controller.prompt_tokens([{"role": "user", "content": prompt}])
+        controller.remember_leading(tokens, fixed)
+        tokens.extend(controller.tokenize(f'{{"id": "{candidates[index].id}", "reason": "'))
+        description = candidates[index].description
+        clauses = description_clauses(description) or [description]
+        return clauses[controller.choose(tokens, [f' {c}"' for c in clauses])]
 
 
 def _serving_language(candidates: list[ModelRecord], target: str

@@ -386,7 +386,8 @@ def test_remove_deletes_files_inside_the_cache_only(registry_tmp, tiny_root, tmp
 
 def test_selector_sees_imported_models_and_the_llm_chooses(registry_tmp, tiny_root, tmp_path,
                                                            controller):
-    """Two imported models for one task: the controller picks one and the reason is kept."""
+    """Two imported models for one task: the controller picks the one whose card fits the
+    request, and the reason is a clause of that card."""
     import shutil
 
     from core.plan import TaskNode
@@ -395,8 +396,8 @@ def test_selector_sees_imported_models_and_the_llm_chooses(registry_tmp, tiny_ro
     cards = {
         "reviews": "A sentiment classifier for English movie and product reviews: says "
                    "whether a review is positive or negative.",
-        "tweets": "A sentiment classifier for short social media posts in Spanish, trained on "
-                  "tweets with emoji.",
+        "tweets": "Un clasificador de sentimiento para tuits en español, entrenado con "
+                  "publicaciones cortas de Twitter con emojis.",
     }
     for name, text in cards.items():
         folder = tmp_path / name
@@ -405,14 +406,16 @@ def test_selector_sees_imported_models_and_the_llm_chooses(registry_tmp, tiny_ro
         import_model(folder, registry_tmp, model_id=f"tiny/{name}")
     selector = Selector(registry_tmp, controller, writer_record=None)
     assert len(registry_tmp.candidates("text-classification")) == 2
-    node = TaskNode("text-classification", 0, [-1], {"text": "I loved this movie!"})
-    choice = selector.select_one("Is this movie review positive? I loved this movie!", node)
-    assert choice.llm_decided is True
-    assert choice.model_id in {"tiny/reviews", "tiny/tweets"}
-    assert sorted(choice.candidates) == ["tiny/reviews", "tiny/tweets"]
-    # the reason is a clause of the chosen model's own description, never invented text
-    assert choice.reason in description_clauses(cards[choice.model_id.split("/")[1]])
-    assert choice.to_json()["reason"] == choice.reason
+    for request, right in (("Is this movie review positive? I loved this movie!", "reviews"),
+                           ("¿Es positivo este tuit? ¡Qué día tan bonito! ☀️", "tweets")):
+        text = request.split("? ", 1)[1]
+        choice = selector.select_one(request, TaskNode("text-classification", 0, [-1],
+                                                       {"text": text}))
+        assert choice.llm_decided is True and choice.model_id == f"tiny/{right}", request
+        assert sorted(choice.candidates) == ["tiny/reviews", "tiny/tweets"]
+        # the reason is a clause of the chosen model's own description, never invented text
+        assert choice.reason in description_clauses(cards[right])
+        assert choice.to_json()["reason"] == choice.reason
 
 
 # ---------------------------------------------------------------- the CLI

@@ -3,6 +3,9 @@ its reason is a clause of the chosen model's description."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from core.plan import TaskNode
 from core.registry import ModelRecord
 from core.selector import Selector, _serving_language, description_clauses
@@ -65,3 +68,91 @@ def test_a_translation_model_is_taken_only_for_its_target_language():
     assert _serving_language([en_de, any_pair], "French") == ([any_pair], "")
     assert _serving_language([en_de], "Spanish") == (
         [], "no translation model into Spanish is installed")
+
+
+ENGLISH_REVIEWS = ("A sentiment classifier for English product and movie reviews: says whether "
+                   "a review is positive or negative.")
+SPANISH_TWEETS = ("Un clasificador de sentimiento para tuits en español: positivo, negativo o "
+                  "neutro, entrenado con publicaciones de Twitter.")
+
+
+def _sentiment_registry(tmp_path, first_ranked: str):
+    """Two sentiment models under ids that say nothing; the one ranked first by downloads
+    alternates, so only their descriptions can decide."""
+    from core.registry import Registry
+
+    registry = Registry(tmp_path / f"cache-{first_ranked}")
+    for model_id, description in (("acme/model-a", ENGLISH_REVIEWS),
+                                  ("acme/model-b", SPANISH_TWEETS)):
+        (registry.cache_dir / model_id).mkdir(parents=True)
+        downloads = 2000 if model_id == first_ranked else 1000
+        registry.register(ModelRecord(model_id, "text-classification", "onnx-transformers",
+                                      model_id, description, "mit", "test",
+                                      downloads=downloads), compute_hash=False)
+    return registry
+
+
+@pytest.mark.parametrize("first_ranked", ["acme/model-a", "acme/model-b"])
+@pytest.mark.parametrize("request_text, text, right", [
+    ("Is this movie review positive or negative? The plot was dull and far too long.",
+     "The plot was dull and far too long.", "acme/model-a"),
+    ("¿Este tuit es positivo o negativo? ¡Me encanta el nuevo disco de Rosalía! 😍",
+     "¡Me encanta el nuevo disco de Rosalía! 😍", "acme/model-b"),
+])
+def test_the_controller_picks_the_model_whose_description_fits(tmp_path, controller,
+                                                               first_ranked, request_text,
+                                                               text, right):
+    registry = _sentiment_registry(tmp_path, first_ranked)
+    assert registry.candidates("text-classification")[0].id == first_ranked
+    selector = Selector(registry, controller, writer_record=None)
+    node = TaskNode("text-classification", 0, [-1], {"text": text})
+    choice = selector.select_one(request_text, node)
+    assert choice.llm_decided and choice.model_id == right, choice.reason
+
+
+@pytest.mark.parametrize("task, request_text, args, right", [
+    ("image-to-text", "Read the words on the street sign in photo.jpg", {"image": "photo.jpg"},
+     "SWHL/RapidOCR"),
+    ("image-to-text", "Extract the text of the scanned printed letter scan.png",
+     {"image": "scan.png"}, "tesseract-ocr/tessdata-eng"),
+    ("object-detection", "Find the faces of the people in party.jpg", {"image": "party.jpg"},
+     "opencv/haarcascade_frontalface_default"),
+    ("object-detection", "Find my cat's face in kitty.jpg", {"image": "kitty.jpg"},
+     "opencv/haarcascade_frontalcatface"),
+])
+def test_the_default_models_are_chosen_for_what_their_descriptions_say(registry, controller,
+                                                                       task, request_text,
+                                                                       args, right):
+    selector = Selector(registry, controller, writer_record=None)
+    choice = selector.select_one(request_text, TaskNode(task, 0, [-1], args))
+    assert choice.llm_decided and choice.model_id == right, choice.reason
+
+
+def test_one_candidate_is_taken_without_asking_the_llm(registry, controller, monkeypatch):
+    calls = []
+    for name in ("logits_for", "continuation_logprob", "choose"):
+        real = getattr(controller, name)
+        monkeypatch.setattr(controller, name,
+                            lambda *a, real=real, name=name, **k: calls.append(name) or real(*a,
+                                                                                          **k))
+    selector = Selector(registry, controller, writer_record=None)
+    assert [c.id for c in registry.candidates("token-classification")] == ["spacy/en_core_web_sm"]
+    node = TaskNode("token-classification", 0, [-1], {"text": "Maria lives in Rome."})
+    choice = selector.select_one("Find the names in: Maria lives in Rome.", node)
+    assert (choice.model_id, choice.llm_decided, calls) == ("spacy/en_core_web_sm", False, [])
+    assert choice.reason == "the only installed model for this task"
+    two = selector.select_one("Read this aloud: hi", TaskNode("text-to-speech", 0, [-1],
+                                                               {"text": "hi"}))
+    assert two.llm_decided and calls  # the same spy sees the calls a real choice makes
+
+
+def test_a_continuation_is_scored_in_one_batch_as_token_by_token(controller):
+    """One batch gives what one token at a time gives (batched and single-token kernels round
+    apart by well under 1% here; a position off by one would be tens of nats away)."""
+    prefix = controller.tokenize("Model: a French translator\nA request: ", add_bos=True)
+    asked = controller.tokenize("Traduis ceci en anglais, s'il te plaît")
+    by_step = 0.0
+    for i, token in enumerate(asked):
+        logits = controller.logits_for(prefix + asked[:i]).astype(np.float64)
+        by_step += logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum())
+    assert controller.continuation_logprob(prefix, asked) == pytest.approx(by_step, rel=0.02)
