@@ -490,12 +490,20 @@ def cmd_devices(args: argparse.Namespace) -> int:
     settings = Settings.load()
     found = available()
     gpu_providers = [p for p in found["onnxruntime_providers"] if p in GPU_PROVIDERS]
+
+    def where(gpu: str, cpu_why: str) -> str:
+        """Where a runtime's models run under the setting, and why not the GPU."""
+        if settings.device == "cpu":
+            return "cpu (the device setting is cpu)"
+        return gpu or f"cpu ({cpu_why})"
+
+    cuda = found["ctranslate2_cuda_devices"]
     report = {
         "setting": settings.device,
-        "llama.cpp": "gpu" if found["llama.cpp_gpu_offload"] else "cpu (build without a GPU)",
-        "onnxruntime": ", ".join(gpu_providers) or "cpu (no GPU provider installed)",
-        "ctranslate2": (f"gpu ({found['ctranslate2_cuda_devices']} CUDA devices)"
-                        if found["ctranslate2_cuda_devices"] else "cpu (no CUDA device)"),
+        "llama.cpp": where("gpu" if found["llama.cpp_gpu_offload"] else "",
+                           "build without a GPU"),
+        "onnxruntime": where(", ".join(gpu_providers), "no GPU provider installed"),
+        "ctranslate2": where(f"gpu ({cuda} CUDA devices)" if cuda else "", "no CUDA device"),
         "onnx_session_providers": onnx_providers(settings.device),
         "available": found,
     }

@@ -43,6 +43,10 @@ class NoControllerError(RuntimeError):
     """No controller GGUF is registered: the model cache has not been built."""
 
 
+class UnknownControllerError(NoControllerError, ValueError):
+    """The LLM asked for (``--controller``, a role setting) is not registered: bad input."""
+
+
 def resolve_role(registry: Registry, settings: Settings, role: str) -> ModelRecord:
     """The registry row of an LLM role, "planner" or "writer", or ``NoControllerError`` saying
     why there is none.
@@ -56,7 +60,7 @@ def resolve_role(registry: Registry, settings: Settings, role: str) -> ModelReco
         try:
             record = registry.get(chosen)
         except ModelNotFoundError:
-            raise NoControllerError(f"the {role} {chosen!r} is not registered (see "
+            raise UnknownControllerError(f"the {role} {chosen!r} is not registered (see "
                                     "`main.py models list`)") from None
         if not registry.resolve(record).exists():
             raise NoControllerError(f"the files of the {role} {chosen!r} are missing; run "

@@ -21,6 +21,12 @@ from core.runners import get_runner
 from core.runners.base import Runner, Workspace
 
 
+class ModelLoadError(OSError):
+    """An installed model whose files cannot be loaded (damaged, missing, or not what its
+    runtime reads): a fault of the installation, not of the request, so it names the model and
+    how to check it."""
+
+
 @dataclass
 class LoadedModel:
     record: ModelRecord
@@ -67,7 +73,13 @@ class ModelPool:
                                 **{**common, **self.runner_options.get(record.runtime, {})})
             path: Path = self.registry.resolve(record)
             started = time.perf_counter()
-            model = runner.load(record, path)
+            try:
+                model = runner.load(record, path)
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"{record.id} could not be loaded ({exc}); `main.py models verify "
+                    f"{record.id}` checks its files, `make setup` reinstalls the default "
+                    "models") from exc
             device_of = getattr(runner, "device_of", None)
             loaded = LoadedModel(record, runner, model, time.perf_counter() - started,
                                  threading.Lock(), device_of(model) if device_of else "cpu")

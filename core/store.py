@@ -44,6 +44,10 @@ def m002_runs_fts(db: sqlite_utils.Database) -> None:
     db["runs"].enable_fts(["request", "answer"], create_triggers=True)
 
 
+class UnknownRunError(ValueError):
+    """A run id the history does not hold (a typo, or another data folder)."""
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
@@ -127,7 +131,11 @@ class Store:
     # -- reads
 
     def run(self, run_id: str) -> dict[str, Any]:
-        row = dict(self.db["runs"].get(run_id))
+        try:
+            row = dict(self.db["runs"].get(run_id))
+        except sqlite_utils.db.NotFoundError:
+            raise UnknownRunError(f"no run {run_id!r} in the history (`main.py history` lists "
+                                  "them)") from None
         for key in ("files", "plan", "choices", "timings"):
             row[key] = json.loads(row[key]) if row.get(key) else None
         row["tasks"] = [

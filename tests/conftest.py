@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ for path in (ROOT, ROOT / "tests" / "netblock"):
 
 import netblock  # noqa: E402
 
-from helpers import SKIP_MISSING, missing  # noqa: E402
+from helpers import SKIP_MISSING, missing, private_copy, run_child  # noqa: E402
 
 for name in [n for n in os.environ if n.startswith("CONDUCTOR_") and n != SKIP_MISSING]:
     del os.environ[name]  # the user's settings would point the suite at their own data
@@ -83,8 +82,9 @@ def cache_dir() -> Path:
 
     path = default_cache_dir()
     if not (path / "registry.db").exists() or not any(path.iterdir()):
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_model_cache.py")],
-                       check=True)
+        built = run_child([sys.executable, str(ROOT / "scripts" / "build_model_cache.py")],
+                          _HOME / "build-net.log")
+        assert built.returncode == 0, built.stderr
     _CACHE_AT_START.update(cache_state(path))
     from core.registry import Registry
     from core.runners import default_models
@@ -99,24 +99,9 @@ def cache_dir() -> Path:
 
 @pytest.fixture()
 def private_cache(tmp_path, cache_dir) -> Path:
-    """A model cache of the test's own holding the default models: a copy of the registry with
-    each model's files linked, so a test can import and remove models and the shared cache stays
-    as it was."""
-    import sqlite3
-
-    from core.registry import Registry
-
-    private = tmp_path / "model-cache"
-    private.mkdir()
-    with sqlite3.connect(cache_dir / "registry.db") as source, \
-            sqlite3.connect(private / "registry.db") as copy:
-        source.backup(copy)
-    for record in Registry(cache_dir).all():
-        if not Path(record.path).is_absolute():
-            link = private / record.path
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(cache_dir / record.path)
-    return private
+    """A writable model cache of the test's own holding the default models (see
+    ``helpers.private_copy``)."""
+    return private_copy(cache_dir, tmp_path / "model-cache")
 
 
 @pytest.fixture(scope="session")

@@ -122,3 +122,22 @@ def installed_model(registry, model_id: str):
         source = next(m.record.source for m in default_models() if m.record.id == model_id)
         missing(f"{model_id} (from {source})")
     return registry.get(model_id)
+
+
+def private_copy(cache_dir: Path, private: Path) -> Path:
+    """A model cache holding the default models that a test may import into and remove from: a
+    copy of the registry with each model's files linked, so the shared cache stays as it was."""
+    import sqlite3
+
+    from core.registry import Registry
+
+    private.mkdir(parents=True)
+    with sqlite3.connect(cache_dir / "registry.db") as source, \
+            sqlite3.connect(private / "registry.db") as copy:
+        source.backup(copy)
+    for record in Registry(cache_dir).all():
+        if not Path(record.path).is_absolute():
+            link = private / record.path
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(cache_dir / record.path)
+    return private

@@ -203,11 +203,8 @@ def exported_minilm(cache_dir, tmp_path_factory):
 @pytest.mark.parametrize("device", SETTINGS)
 def test_generic_onnx_runner_gets_the_gpu_first_unless_the_setting_is_cpu(
         registry, gpu_reported, monkeypatch, exported_minilm, device):
-    """Imported models load through optimum's ``ORTModel.from_pretrained(provider=...)``.
-
-    The runner hands optimum one provider, so the session's list holds just it; ONNX Runtime adds
-    the CPU provider itself as the fallback for operators a GPU provider lacks.
-    """
+    """Imported models load through optimum's ``ORTModel.from_pretrained(providers=...)``, with
+    the whole list: the GPU first, the CPU behind it for operators the GPU provider lacks."""
     import optimum.onnxruntime.modeling as optimum_modeling
 
     from core.registry import ModelRecord
@@ -220,7 +217,7 @@ def test_generic_onnx_runner_gets_the_gpu_first_unless_the_setting_is_cpu(
                          params={"onnx_class": "ORTModelForFeatureExtraction",
                                  "pipeline_task": "feature-extraction"})
     load(registry, record, device)
-    assert [call["providers"][0] for call in calls] == [onnx_expected(device)[0]]
+    assert [call["providers"] for call in calls] == [onnx_expected(device)]
     assert not devices._warned
 
 
@@ -271,4 +268,9 @@ def test_cli_reports_what_a_gpu_build_offers(gpu_reported, monkeypatch, tmp_path
     assert report["available"] == {"llama.cpp_gpu_offload": True,
                                    "onnxruntime_providers": CUDA_BUILD,
                                    "ctranslate2_cuda_devices": 1}
-    assert report["onnxruntime"] == "CUDAExecutionProvider"
+    if device == "cpu":  # what each runtime gets, not only what the build could do
+        assert {report[r] for r in ("llama.cpp", "onnxruntime", "ctranslate2")} == {
+            "cpu (the device setting is cpu)"}
+    else:
+        assert report["onnxruntime"] == "CUDAExecutionProvider"
+        assert (report["llama.cpp"], report["ctranslate2"]) == ("gpu", "gpu (1 CUDA devices)")

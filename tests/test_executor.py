@@ -122,3 +122,25 @@ def test_second_use_of_a_model_does_not_reload_it(registry, pool, workspace):
     loads = pool.loads
     pool.run(record, "text-classification", {"text": "awful"}, workspace)
     assert pool.loads == loads and pool.is_loaded(record.id)
+
+
+def test_the_pool_drops_the_least_recently_used_model_beyond_its_budget(registry):
+    """Three models, a budget for two of them: loading the third drops the one used longest
+    ago, not the one used just before; using a dropped model loads it again."""
+    from core.model_pool import ModelPool
+
+    vader, face, cat = (registry.get(i) for i in ("cjhutto/vaderSentiment",
+                                                  "opencv/haarcascade_frontalface_default",
+                                                  "opencv/haarcascade_frontalcatface"))
+    sizes = [r.size_bytes for r in (vader, face, cat)]
+    pool = ModelPool(registry, memory_budget_bytes=sum(sizes) - min(sizes) // 2)  # any two fit
+    pool.get(vader)
+    pool.get(face)
+    pool.get(vader)  # vader is now the most recently used, face the least
+    pool.get(cat)
+    assert (pool.is_loaded(vader.id), pool.is_loaded(face.id), pool.is_loaded(cat.id)) == (
+        True, False, True)
+    loads = pool.loads
+    pool.get(face)  # back again: a real load, and now vader is the one used longest ago
+    assert pool.loads == loads + 1
+    assert [pool.is_loaded(r.id) for r in (vader, face, cat)] == [False, True, True]

