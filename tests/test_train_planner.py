@@ -180,7 +180,9 @@ def test_committed_adapter_loads_beside_the_base_and_changes_logits(controller):
     assert ADAPTER.is_file() and ADAPTER.stat().st_size < 16_000_000
     adapted = Controller(controller.path, lora_path=ADAPTER, threads=controller.threads)
     tokens = controller.prompt_tokens([{"role": "user", "content": "Describe beach.png"}])
-    base = controller.logits_for(tokens)
+    # Each logit vector from a fresh context (switching the adapter drops the KV cache): after
+    # a rewound cache llama.cpp's logits differ from a fresh evaluation by up to 0.5 with Gemma 3.
+    base = adapted.logits_for(tokens)  # off at load: the base model
     with adapted.planning_mode():  # the adapter is on while planning only
         tuned = adapted.logits_for(tokens)
     assert np.allclose(adapted.logits_for(tokens), base, atol=1e-2)  # off again afterwards
