@@ -78,8 +78,13 @@ class Executor:
         running: dict[int, float] = {}
         finished: queue.Queue[int] = queue.Queue()
 
+        # The worker and the timeout check both close a task; whichever comes first decides,
+        # so a model that answers after its timeout cannot turn "timed out" into "done".
+        closing = threading.Lock()
+
         def worker(node: TaskNode) -> None:
             result = results[node.id]
+            device, error, outputs = None, None, {}
             try:
                 args = self._resolve_args(node, results)
                 args["_request"] = request
@@ -87,20 +92,21 @@ class Executor:
                     "task_progress", {"id": task_id, "done": done, "total": total,
                                       "what": what})
                 record = by_id[node.id].record
-                outputs = self.pool.run(record, node.task, args, self.workspace)
-                result.device = self.pool.device_of(record.id)
-                result.outputs = self._checked_outputs(outputs)
-                result.status = DONE
+                outputs = self._checked_outputs(
+                    self.pool.run(record, node.task, args, self.workspace))
+                device = self.pool.device_of(record.id)
             except TaskInputError as exc:
-                result.status, result.error = FAILED, str(exc)
+                error = str(exc)
             except Exception as exc:  # a crashing model fails its task, never the run
-                result.status = FAILED
-                result.error = f"{type(exc).__name__}: {exc}"
-                result.outputs = {"traceback": traceback.format_exc(limit=6)}
-            finally:
-                if result.status != TIMED_OUT:
-                    result.ended = time.perf_counter()
-                    finished.put(node.id)
+                error = f"{type(exc).__name__}: {exc}"
+                outputs = {"traceback": traceback.format_exc(limit=6)}
+            with closing:
+                if result.status != "running":
+                    return  # abandoned at its timeout: that record stands
+                result.status = FAILED if error is not None else DONE
+                result.error, result.outputs, result.device = error, outputs, device
+                result.ended = time.perf_counter()
+            finished.put(node.id)
 
         while pending or running:
             if self.cancel.is_set():
@@ -150,12 +156,16 @@ class Executor:
                 emit("task_end", results[done_id].to_json())
             now = time.perf_counter()
             for task_id, started in list(running.items()):
-                if now - started > self.timeout_s:
-                    result = results[task_id]
+                if now - started <= self.timeout_s:
+                    continue
+                result = results[task_id]
+                with closing:
+                    if result.status != "running":
+                        continue  # it finished just now: its end is in the queue
                     result.status, result.ended = TIMED_OUT, now
                     result.error = f"no result after {self.timeout_s:.0f} s; the task was abandoned"
-                    del running[task_id]
-                    emit("task_end", result.to_json())
+                del running[task_id]
+                emit("task_end", result.to_json())
         return [results[n.id] for n in plan]
 
     @staticmethod

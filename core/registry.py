@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.migrations import Migrations, migrate, now
+from core.migrations import Migrations, now, open_database
 
 MODEL_COLUMNS = {
     "id": str,
@@ -140,9 +140,11 @@ class Registry:
 
     def __init__(self, cache_dir: Path | str, db_name: str = "registry.db") -> None:
         self.cache_dir = Path(cache_dir)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.cache_dir / db_name)
-        migrate(self.db, MIGRATIONS)
+        self.db = open_database(self.cache_dir / db_name, MIGRATIONS, "the model registry",
+                                "move it aside and run `make setup` (scripts/"
+                                "build_model_cache.py), which registers the default models "
+                                "again; imported models need importing again",
+                                "CONDUCTOR_MODEL_CACHE")
 
     # -- writes
 

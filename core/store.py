@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.migrations import Migrations, migrate
+from core.migrations import Migrations, open_database
 
 MIGRATIONS = Migrations()
 
@@ -69,11 +69,9 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.path)
-        self.db.execute("pragma journal_mode = wal")
-        self.db.execute("pragma foreign_keys = on")
-        migrate(self.db, MIGRATIONS)
+        self.db = open_database(self.path, MIGRATIONS, "the history",
+                                "move it aside (Conductor then starts a new, empty history)",
+                                "CONDUCTOR_DATA", wal=True)
         self._mark_interrupted()
 
     def _mark_interrupted(self) -> None:
@@ -147,10 +145,13 @@ class Store:
         return row
 
     def runs(self, conversation_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest ``limit`` runs: of one conversation in the order they ran (its history),
+        else of all conversations, newest first."""
         where = "conversation_id = ?" if conversation_id else None
         params = [conversation_id] if conversation_id else []
-        order = "started_at" if conversation_id else "started_at desc"
-        return list(self.db["runs"].rows_where(where, params, order_by=order, limit=limit))
+        latest = list(self.db["runs"].rows_where(where, params, limit=limit,
+                                                 order_by="started_at desc, rowid desc"))
+        return latest[::-1] if conversation_id else latest
 
     def conversations(self, query: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations, newest first; with ``query``, those whose runs match it (FTS)."""

@@ -33,6 +33,7 @@ def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.config import Settings, default_data_dir
+    from core.migrations import DatabaseFileError
     from gui.main_window import MainWindow
     from gui.theme import apply_theme
 
@@ -42,7 +43,15 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("conductor")
     apply_theme(app)
     settings = Settings.load()
-    window = MainWindow(settings, settings_home=default_data_dir())
+    try:
+        window = MainWindow(settings, settings_home=default_data_dir())
+    except DatabaseFileError as exc:  # a damaged history: say which file and what to do
+        print(f"error: {exc}", file=sys.stderr)
+        if options.screenshot is None:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Conductor cannot start", str(exc))
+        return 1
     window.show()
     outcome = {"code": 0}
 

@@ -158,3 +158,20 @@ def test_stop_during_planning_cancels_the_run_cleanly(shared_assistant):
     assert shared_assistant.store.run(result["run_id"])["status"] == "cancelled"
     after = shared_assistant.ask("Hello!")  # the assistant stays usable
     assert after["status"] == "done"
+
+
+def test_a_follow_up_after_sixty_turns_uses_the_last_one(shared_assistant):
+    """History and "the previous result" come from the conversation's latest runs, however long
+    it is (it once took the 50th oldest)."""
+    store = shared_assistant.store
+    conversation = store.new_conversation("a long conversation")
+    for number in range(1, 61):
+        text = "the password is swordfish" if number == 60 else f"the password is {number}"
+        run_id = store.start_run(conversation, f"Write the password {number}", [],
+                                 shared_assistant.settings.data_path / "runs" / "old")
+        store.save_task(run_id, {"id": 0, "task": "text-generation", "model": "writer",
+                                 "status": "done", "args": {}, "outputs": {"text": text}})
+        store.update_run(run_id, answer=text, status="done")
+    result = shared_assistant.ask("Please read that out loud.", conversation_id=conversation)
+    assert [t["task"] for t in result["tasks"]] == ["text-to-speech"]
+    assert "swordfish" in result["tasks"][0]["outputs"]["text"]

@@ -144,3 +144,36 @@ def test_the_pool_drops_the_least_recently_used_model_beyond_its_budget(registry
     pool.get(face)  # back again: a real load, and now vader is the one used longest ago
     assert pool.loads == loads + 1
     assert [pool.is_loaded(r.id) for r in (vader, face, cat)] == [False, True, True]
+
+
+def test_a_task_that_answers_after_its_timeout_stays_timed_out(registry, pool, workspace,
+                                                               monkeypatch):
+    """The model answers, but only after the timeout: the record, the event already sent and
+    the dependant (skipped) must keep agreeing that it timed out."""
+    plan = validate(parse([
+        {"task": "text-classification", "id": 0, "dep": [-1], "args": {"text": "late one"}},
+        {"task": "text-to-speech", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+    ]), [])
+    choices = _choices(registry, plan, ["cjhutto/vaderSentiment",
+                                        "rhasspy/piper-en_US-joe-medium"])
+    loaded = pool.get(choices[0].record)
+    real_run = loaded.runner.run
+    answered = threading.Event()
+
+    def late(model, task, args, ws):
+        time.sleep(3)  # past the 1 s timeout, then a real answer
+        try:
+            return real_run(model, task, args, ws)
+        finally:
+            answered.set()
+
+    monkeypatch.setattr(loaded.runner, "run", late)
+    events = []
+    results = Executor(pool, workspace, timeout_s=1).execute(
+        plan, choices, on_event=lambda kind, data: events.append((kind, data)))
+    assert answered.wait(30)
+    time.sleep(0.2)  # the late worker has had its chance to overwrite the record
+    assert results[0].status == TIMED_OUT and results[0].outputs == {}
+    assert results[1].status == SKIPPED and "timed out" in results[1].error
+    ends = [data for kind, data in events if kind == "task_end" and data["id"] == 0]
+    assert [e["status"] for e in ends] == [TIMED_OUT]

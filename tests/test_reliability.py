@@ -1,0 +1,70 @@
+"""What a user's machine does to Conductor: two requests at once, damaged databases, a data
+folder that cannot be written. Each gets a clear message or a right result, never a traceback
+and never lost history."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from helpers import ROOT, assert_no_network, cli_env, run_cli
+
+
+def test_two_asks_at_once_on_one_data_folder_both_land(tmp_path, cache_dir):
+    data = tmp_path / "data"
+    logs = [tmp_path / "net-1.log", tmp_path / "net-2.log"]
+    requests = ["Hello!", "Read this aloud: the ferry leaves at noon"]
+    children = [subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ask", request, "--json"],
+                                 env=cli_env(data, cache_dir, log), cwd=ROOT, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for request, log in zip(requests, logs, strict=True)]
+    outputs = [child.communicate(timeout=600) for child in children]
+    for child, (out, err), log in zip(children, outputs, logs, strict=True):
+        assert child.returncode == 0, err
+        assert json.loads(out)["status"] == "done"
+        assert_no_network(log)
+    history = json.loads(run_cli(["history", "--json"], data, cache_dir, logs[0]).stdout)
+    assert sorted(r["request"] for r in history) == sorted(requests)
+    assert {r["status"] for r in history} == {"done"}
+
+
+def test_a_damaged_history_database_is_named_with_the_way_out(tmp_path, cache_dir):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"garbage, not SQLite" * 200)
+    log = tmp_path / "net.log"
+    for args in (["history"], ["ask", "Hello!"]):
+        result = run_cli(args, data, cache_dir, log)
+        assert result.returncode == 1, result.stderr
+        assert str(data / "history.db") in result.stderr and "move it aside" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert (data / "history.db").read_bytes().startswith(b"garbage")  # nothing overwritten
+
+
+def test_a_damaged_model_registry_is_named_with_the_way_out(tmp_path, private_cache):
+    (private_cache / "registry.db").unlink()
+    (private_cache / "registry.db").write_bytes(b"\0" * 4096)
+    result = run_cli(["models", "list"], tmp_path / "data", private_cache, tmp_path / "net.log")
+    assert result.returncode == 1
+    assert str(private_cache / "registry.db") in result.stderr and "make setup" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_data_folder_is_a_clear_error(tmp_path, cache_dir):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    result = run_cli(["ask", "Hello!"], blocker / "data", cache_dir, tmp_path / "net.log")
+    assert result.returncode == 1
+    assert str(blocker / "data") in result.stderr and "CONDUCTOR_DATA" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_app_with_a_damaged_history_says_so_and_exits(tmp_path, cache_dir):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"garbage, not SQLite" * 200)
+    result = run_cli(["gui", "--screenshot", str(tmp_path / "x.png")], data, cache_dir,
+                     tmp_path / "net.log", timeout=120)
+    assert result.returncode == 1
+    assert str(data / "history.db") in result.stderr and "Traceback" not in result.stderr
