@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.hashing import hash_with_files
 from core.registry import ModelNotFoundError, ModelRecord, Registry
 
 Progress = Callable[[str, float], None]
@@ -1071,32 +1072,6 @@ def _copy_with_progress(source: Path, dest: Path, progress: Callable[[float], No
 
 
 # ---------------------------------------------------------------- checksums
-
-
-def hash_with_files(path: Path) -> tuple[str, int, dict[str, str]]:
-    """``registry.hash_path``'s digest and size, plus each file's own sha256, in one read.
-
-    The registry keeps one digest per model; the per-file digests (in ``params.file_sha256``)
-    let ``models verify`` name the files that went missing or changed.
-    """
-    import hashlib
-
-    whole = hashlib.sha256()
-    total = 0
-    per_file: dict[str, str] = {}
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        name = file.name if path.is_file() else file.relative_to(path).as_posix()
-        if path.is_dir():
-            whole.update(name.encode() + b"\0")
-        own = hashlib.sha256()
-        with open(file, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                whole.update(chunk)
-                own.update(chunk)
-        per_file[name] = own.hexdigest()
-        total += file.stat().st_size
-    return whole.hexdigest(), total, per_file
 
 
 def file_changes(registry: Registry, record: ModelRecord) -> dict[str, list[str]]:

@@ -104,10 +104,6 @@ class ModelPool:
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._loaded
 
-    def unload(self, model_id: str) -> None:
-        with self._guard:
-            self._loaded.pop(model_id, None)
-
     def _evict_beyond_budget(self, keep: str) -> None:
         total = sum(m.record.size_bytes for m in self._loaded.values())
         for model_id in list(self._loaded):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import io
 import json
 import os
@@ -27,7 +26,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from core.registry import ModelNotFoundError, ModelRecord, Registry, hash_path
+from core.hashing import copy_hashed, hash_path, sha256_file
+from core.registry import ModelNotFoundError, ModelRecord, Registry
 
 PACK_FORMAT = "conductor-pack"
 PACK_VERSION = 1
@@ -86,7 +86,7 @@ def pack_models(registry: Registry, model_ids: Iterable[str], output: Path | str
         for relative in files:
             path = target / relative if target.is_dir() else target
             listed.append({"name": f"{arc_root}/{relative}" if target.is_dir() else arc_root,
-                           "sha256": _sha256_file(path), "size": path.stat().st_size})
+                           "sha256": sha256_file(path), "size": path.stat().st_size})
         manifest["models"].append({"id": record.id, "record": row, "root": arc_root,
                                    "is_dir": target.is_dir(), "sha256": digest,
                                    "size_bytes": size, "files": listed})
@@ -132,14 +132,6 @@ def _files_of(target: Path) -> list[str]:
     if target.is_file():
         return [target.name]
     return sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- reading
@@ -264,14 +256,12 @@ def _verify_into(registry: Registry, pack: Path, staging: Path, replace: bool,
                 source = tar.extractfile(member)
                 if source is None:
                     raise PackError(f"cannot read {member.name} from the pack")
-                digest = hashlib.sha256()
-                with open(dest, "wb") as out:
-                    while chunk := source.read(1 << 20):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        done += len(chunk)
-                        report("verify", min(done / total, 1.0))
-                seen[member.name] = digest.hexdigest()
+                def advance(count: int) -> None:
+                    nonlocal done
+                    done += count
+                    report("verify", min(done / total, 1.0))
+
+                seen[member.name] = copy_hashed([source], dest, advance)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise PackError(f"the pack is damaged or truncated ({exc}); nothing was "
                             "installed") from None

@@ -47,11 +47,6 @@ def plan_to_json(plan: list[TaskNode]) -> list[dict[str, Any]]:
     return [node.to_json() for node in plan]
 
 
-def dumps(plan: list[TaskNode]) -> str:
-    """The canonical text of a plan, exactly as the planner writes it and the demos show it."""
-    return json.dumps(plan_to_json(plan), ensure_ascii=False)
-
-
 def parse(data: str | list[dict[str, Any]]) -> list[TaskNode]:
     """Parse a plan from JSON text or objects, with clear errors for malformed entries."""
     if isinstance(data, str):

@@ -392,7 +392,6 @@ class Planner:
     # -- public
 
     def plan(self, request: str, files: Sequence[str] = (), history: Sequence[Turn] = (),
-             on_event: Callable[[str, dict], None] | None = None,
              cancel: threading.Event | None = None) -> PlanResult:
         """Plan one request. ``files`` are names of attached files (their kind by extension)."""
         if not request or not request.strip():
@@ -421,11 +420,8 @@ class Planner:
         read_unread_text_files(nodes, files)
         set_target_languages(nodes, request)
         plan = validate(nodes, files)
-        result = PlanResult(plan, time.perf_counter() - started, prompt_tokens,
-                            [d.request for d in demos])
-        if on_event:
-            on_event("plan", result.to_json())
-        return result
+        return PlanResult(plan, time.perf_counter() - started, prompt_tokens,
+                          [d.request for d in demos])
 
     def training_example(self, request: str, files: Sequence[str], plan: Sequence[TaskNode],
                          history: Sequence[Turn] = ()) -> tuple[list[int], list[int]]:

@@ -8,16 +8,15 @@ A model can serve several tasks (an embedding model does similarity and zero-sho
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from core.hashing import hash_path
 from core.migrations import Migrations, now, open_database
 
 MODEL_COLUMNS = {
@@ -108,25 +107,6 @@ _now = now
 # ---------------------------------------------------------------- hashing
 
 
-def hash_path(path: Path) -> tuple[str, int]:
-    """sha256 and total size of a file, or of a folder's files (relative names hashed too).
-
-    Folders hash their sorted relative paths with contents, so a renamed or changed file in a
-    model folder changes the digest.
-    """
-    digest = hashlib.sha256()
-    total = 0
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        total += file.stat().st_size
-    return digest.hexdigest(), total
-
-
 # ---------------------------------------------------------------- the registry
 
 
@@ -211,7 +191,6 @@ class Registry:
         self,
         task: str,
         memory_budget_bytes: int | None = None,
-        runtimes: Iterable[str] | None = None,
         limit: int = 5,
     ) -> list[ModelRecord]:
         """Installed models for a task that fit the memory budget, best-ranked first.
@@ -219,12 +198,9 @@ class Registry:
         Ranked by downloads then likes, as HuggingGPT does. Controller rows
         (``runtime = llama.cpp``) are excluded: they are the controller, not experts.
         """
-        allowed = set(runtimes) if runtimes is not None else None
         result = []
         for record in self.all(task):
             if record.runtime.startswith("llama.cpp"):  # controllers and their adapters
-                continue
-            if allowed is not None and record.runtime not in allowed:
                 continue
             if not self.resolve(record).exists():
                 continue

@@ -9,8 +9,6 @@ own ``Registry`` because a SQLite connection belongs to the thread that opened i
 from __future__ import annotations
 
 import html
-import importlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +45,6 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GB"
-
-
-def importer_available() -> bool:
-    """True when ``core.importer`` (written separately) is installed in this checkout."""
-    try:
-        return importlib.util.find_spec("core.importer") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class ModelsPage(QWidget):
@@ -317,18 +307,13 @@ class ModelsPage(QWidget):
         """Register a model from a folder or file via ``core.importer`` (in the background)."""
         if self.is_busy():
             return None
-        if not importer_available():
-            self.say("Importing models is not available in this version: core.importer is not "
-                     "installed. Models can still be added with scripts/build_model_cache.py.",
-                     error=True)
-            return None
         cache = self.cache_dir
 
         def work(report: Any) -> Any:
+            from core.importer import import_model
             from core.registry import Registry
 
-            importer = importlib.import_module("core.importer")
-            return importer.import_model(source, Registry(cache), progress=report)
+            return import_model(source, Registry(cache), progress=report)
 
         job = Job(work, "import", self)
         job.done.connect(lambda result: self._imported(source, result))

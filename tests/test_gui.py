@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, heard, missing, run_cli, text_image  # noqa: E402
+from helpers import heard, missing, run_cli, text_image  # noqa: E402
 
 try:  # any import error (no PySide6, or a system library such as libEGL) is a broken install
     import PySide6.QtWidgets  # noqa: F401
@@ -160,8 +160,6 @@ def test_escape_stops_a_run_and_the_window_stays_usable(make_window, qtbot):
 
 
 def test_models_page_lists_searches_and_verifies(make_window, qtbot, registry):
-    from gui.models_page import importer_available
-
     window = make_window()
     qtbot.mouseClick(window.models_button, Qt.MouseButton.LeftButton)
     page = window.models_page
@@ -180,16 +178,11 @@ def test_models_page_lists_searches_and_verifies(make_window, qtbot, registry):
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=60_000)
     assert page.checksums == {"cjhutto/vaderSentiment": "ok"}
     assert "match" in page.message.text() and page.verify_button.isEnabled()
-    if not importer_available():
-        assert page.import_model(ROOT / "README.md") is None
-        assert "not available" in page.message.text()
 
 
 def test_models_page_imports_a_model_with_progress(qtbot, tmp_path, registry):
-    from gui.models_page import ModelsPage, importer_available
+    from gui.models_page import ModelsPage
 
-    if not importer_available():
-        pytest.skip("core.importer is not in this checkout")
     page = ModelsPage(tmp_path / "cache")  # a private cache: the shared one stays untouched
     qtbot.addWidget(page)
     page.show()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import tiny_models
 
+from core.hashing import hash_path
 from core.importer import (
     DEFAULT_DRIFT_TOLERANCE,
     ImportModelError,
@@ -25,7 +26,7 @@ from core.importer import (
     read_card,
     remove_model,
 )
-from core.registry import ModelNotFoundError, Registry, hash_path
+from core.registry import ModelNotFoundError, Registry
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from core.registry import MIGRATIONS, ModelNotFoundError, ModelRecord, Registry, hash_path
+from core.hashing import hash_path
+from core.registry import MIGRATIONS, ModelNotFoundError, ModelRecord, Registry
 
 
 def _record(model_id: str, task: str, downloads: int, path: str, **extra) -> ModelRecord:

