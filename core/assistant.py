@@ -23,7 +23,7 @@ from core.executor import CANCELLED, DONE, Executor, output_text
 from core.llm import Controller
 from core.model_pool import ModelPool
 from core.planner import Planner, PlanResult, Turn
-from core.registry import ModelNotFoundError, ModelRecord, Registry
+from core.registry import CONTROLLER_RUNTIME, ModelNotFoundError, ModelRecord, Registry
 from core.responder import Responder
 from core.runners.base import Workspace
 from core.selector import Selector
@@ -117,7 +117,7 @@ class Assistant:
         budget = self.settings.memory_budget_mb * (1 << 20)
         # The controller keeps its evaluated fixed prompts on disk, so a new process (each
         # `main.py ask`) starts planning and selection where the last one left off.
-        runner_options = {"llama.cpp": {"state_dir": self.settings.data_path / "cache"
+        runner_options = {CONTROLLER_RUNTIME: {"state_dir": self.settings.data_path / "cache"
                                         / "prefix-states"}}
         self.pool = ModelPool(self.registry, budget, runner_options, device=self.settings.device,
                               threads=self.settings.threads)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.registry import ModelRecord, Registry
+from core.registry import LLM_RUNTIMES, ModelRecord, Registry
 from core.tasks import SKILLS, TASKS, WRITER_TASKS
 
 # A question about the assistant itself: answered from the registry, never planned (a small
@@ -44,7 +44,7 @@ def installed_capabilities(registry: Registry, writer: ModelRecord | None) -> li
     when a writer is installed."""
     serving: dict[str, list[ModelRecord]] = {}
     for record in registry.all():
-        if record.runtime.startswith("llama.cpp") or not registry.resolve(record).exists():
+        if record.runtime in LLM_RUNTIMES or not registry.resolve(record).exists():
             continue
         for task in record.all_tasks():
             if task in TASKS:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from core.hashing import hash_with_files
-from core.registry import ModelNotFoundError, ModelRecord, Registry
+from core.registry import CONTROLLER_RUNTIME, ModelNotFoundError, ModelRecord, Registry
 
 Progress = Callable[[str, float], None]
 """``progress(step, fraction)``: ``fraction`` runs from 0.0 to 1.0 within each named step."""
@@ -1029,7 +1029,7 @@ def _import_gguf(source: Source, registry: Registry, model_id: str | None, repor
             "gemma" if arch.startswith("gemma") else "chatml")
         record = ModelRecord(
             id=model_id, task="text-generation", tasks=list(CONTROLLER_TASKS),
-            runtime="llama.cpp", path=dest_rel.as_posix(), description=description,
+            runtime=CONTROLLER_RUNTIME, path=dest_rel.as_posix(), description=description,
             license=str(meta.get("general.license", "") or "unknown"), source=source.label,
             tags=[t for t in ("controller", "gguf", arch, "llama.cpp", str(size_label)) if t],
             quantization=quant,

@@ -80,9 +80,8 @@ class ModelPool:
                     f"{record.id} could not be loaded ({exc}); `main.py models verify "
                     f"{record.id}` checks its files, `make setup` reinstalls the default "
                     "models") from exc
-            device_of = getattr(runner, "device_of", None)
             loaded = LoadedModel(record, runner, model, time.perf_counter() - started,
-                                 threading.Lock(), device_of(model) if device_of else "cpu")
+                                 threading.Lock(), runner.device_of(model))
             with self._guard:
                 self.loads += 1
                 self._loaded[record.id] = loaded

@@ -38,6 +38,13 @@ MODEL_COLUMNS = {
 }
 
 
+# The LLM rows: controller GGUFs (planner, writer) and the LoRA adapters applied to them. They
+# are the controller, never candidates for an expert task.
+CONTROLLER_RUNTIME = "llama.cpp"
+ADAPTER_RUNTIME = "llama.cpp-lora"
+LLM_RUNTIMES = (CONTROLLER_RUNTIME, ADAPTER_RUNTIME)
+
+
 @dataclass
 class ModelRecord:
     """A registry row. ``path`` is relative to the model cache; ``params`` is runtime-specific."""
@@ -200,7 +207,7 @@ class Registry:
         """
         result = []
         for record in self.all(task):
-            if record.runtime.startswith("llama.cpp"):  # controllers and their adapters
+            if record.runtime in LLM_RUNTIMES:  # the controller, not an expert
                 continue
             if not self.resolve(record).exists():
                 continue
@@ -210,7 +217,7 @@ class Registry:
         return result[:limit]
 
     def controllers(self) -> list[ModelRecord]:
-        return [r for r in self.all("text-generation") if r.runtime == "llama.cpp"]
+        return [r for r in self.all("text-generation") if r.runtime == CONTROLLER_RUNTIME]
 
     def resolve(self, record: ModelRecord) -> Path:
         """Absolute path of a model's files (registry paths are relative to the cache)."""

@@ -193,13 +193,14 @@ def bench_experts(assistant, threads: int, runs: int) -> dict[str, Any]:
     """First-call load time and device of each default expert, its second use (no reload),
     ONNX int8 against PyTorch fp32, and two independent tasks run in parallel against in turn."""
     from core.model_pool import ModelPool
+    from core.registry import LLM_RUNTIMES
 
     registry = assistant.registry
     pool = ModelPool(registry, device=assistant.settings.device, threads=threads)
     loads: dict[str, Any] = {}
     devices: dict[str, str | None] = {}
     for record in registry.all():
-        if record.runtime.startswith("llama.cpp"):  # the controller is measured above
+        if record.runtime in LLM_RUNTIMES:  # measured above
             continue
         started = time.perf_counter()
         try:

@@ -54,11 +54,12 @@ def run(setup, model_id: str, task: str, args: dict, workspace) -> dict:
 
 
 def test_modules_declare_runtime_runner_and_models():
-    from core.runners import RUNTIME_MODULES
+    from core.runners import runtime_modules
+    from core.runners.base import Runner
 
     for module in MODULES:
-        assert RUNTIME_MODULES[module.RUNTIME] == module.__name__
-        assert module.RUNNER().runtime == module.RUNTIME
+        assert runtime_modules()[module.RUNTIME] is module
+        assert issubclass(module.RUNNER, Runner) and module.RUNNER().runtime == module.RUNTIME
         for default in module.DEFAULT_MODELS:
             record = default.record
             assert record.runtime == module.RUNTIME

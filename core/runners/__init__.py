@@ -8,28 +8,16 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from types import ModuleType
 from typing import Any
 
 from core.runners.base import DefaultModel, Runner
 
-# runtime name -> module that defines RUNNER (a Runner class) and DEFAULT_MODELS
-RUNTIME_MODULES: dict[str, str] = {
-    "llama.cpp": "core.runners.llm_text",
-    "piper-onnx": "core.runners.piper_onnx",
-    "espeak-ng": "core.runners.espeak",
-    "faster-whisper": "core.runners.whisper",
-    "pocketsphinx": "core.runners.sphinx",
-    "rapidocr": "core.runners.rapidocr",
-    "tesseract": "core.runners.tesseract",
-    "spacy": "core.runners.spacy_ner",
-    "vader": "core.runners.vader",
-    "opencv-cascade": "core.runners.opencv_cascade",
-    "onnx-sentence-embedding": "core.runners.sentence_onnx",
-    "onnx-transformers": "core.runners.transformers_onnx",
-}
-
-# Modules that contribute models to the default set, in install order.
-DEFAULT_SET_MODULES: tuple[str, ...] = (
+# The one registration point: every runtime module, in the order the default set installs its
+# models. Each defines RUNTIME (its registry name), RUNNER (a Runner subclass) and
+# DEFAULT_MODELS; adding a runtime is one module and one line here. The modules import their
+# heavy libraries only when a model loads, so listing them here costs nothing at start-up.
+RUNTIME_MODULE_NAMES: tuple[str, ...] = (
     "core.runners.llm_text",
     "core.runners.sentence_onnx",
     "core.runners.piper_onnx",
@@ -41,7 +29,15 @@ DEFAULT_SET_MODULES: tuple[str, ...] = (
     "core.runners.spacy_ner",
     "core.runners.vader",
     "core.runners.opencv_cascade",
+    "core.runners.transformers_onnx",
 )
+
+
+def runtime_modules() -> dict[str, ModuleType]:
+    """Runtime name -> its module."""
+    modules = [importlib.import_module(name) for name in RUNTIME_MODULE_NAMES]
+    return {module.RUNTIME: module for module in modules}
+
 
 _instances: dict[tuple, Runner] = {}
 # Settings every pool hands to every runner; a runner takes those its constructor names.
@@ -59,9 +55,10 @@ def get_runner(runtime: str, **kwargs: Any) -> Runner:
     ``COMMON_OPTIONS`` (device, threads) go only to runners whose constructor takes them, so a
     pool can hand them to every runtime; any other option must be one the runner takes.
     """
-    if runtime not in RUNTIME_MODULES:
+    modules = runtime_modules()
+    if runtime not in modules:
         raise UnknownRuntimeError(runtime)
-    runner_class = importlib.import_module(RUNTIME_MODULES[runtime]).RUNNER
+    runner_class = modules[runtime].RUNNER
     accepted = inspect.signature(runner_class).parameters
     options = {k: v for k, v in kwargs.items() if k not in COMMON_OPTIONS or k in accepted}
     key = (runtime, tuple(sorted(options.items())))
@@ -72,7 +69,4 @@ def get_runner(runtime: str, **kwargs: Any) -> Runner:
 
 def default_models() -> list[DefaultModel]:
     """Every model of the default set, from every runtime module."""
-    models: list[DefaultModel] = []
-    for name in DEFAULT_SET_MODULES:
-        models.extend(importlib.import_module(name).DEFAULT_MODELS)
-    return models
+    return [model for module in runtime_modules().values() for model in module.DEFAULT_MODELS]

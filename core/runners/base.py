@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from core.registry import ModelRecord
 
@@ -57,16 +58,28 @@ class Workspace:
         return Path(path).resolve().relative_to(self.root).as_posix()
 
 
-class Runner(Protocol):
-    """What the executor needs from a runtime family."""
+class Runner:
+    """A runtime family's whole contract with the pool and the executor.
+
+    A runtime module (``core/runners/<name>.py``) defines ``RUNTIME`` (its name in the
+    registry), ``RUNNER`` (a subclass of this) and ``DEFAULT_MODELS``, and is listed once in
+    ``core.runners.RUNTIME_MODULE_NAMES``. Constructor options the pool hands every runner
+    (``device``, ``threads``) reach only runners whose ``__init__`` names them.
+    """
 
     runtime: str
 
     def load(self, record: ModelRecord, model_path: Path) -> Any:
-        """Load a model (slow, done once; the result is cached by the executor)."""
+        """Load a model (slow, done once; the result is cached by the pool)."""
+        raise NotImplementedError
 
     def run(self, model: Any, task: str, args: dict[str, Any], workspace: Workspace) -> dict:
         """Run one task on a loaded model; files go into ``workspace``."""
+        raise NotImplementedError
+
+    def device_of(self, model: Any) -> str:
+        """Where a loaded model runs: "gpu" or "cpu" (runtimes without a GPU path: always cpu)."""
+        return "cpu"
 
 
 # ---------------------------------------------------------------- input checks
@@ -168,8 +181,8 @@ class DefaultModel:
     """
 
     record: ModelRecord
-    install: Any  # Callable[[Path], None]
-    available: Any = None  # Callable[[], bool] | None
-    # Callable[[], str] | None: the sha256 the installed files will have, when it can be known
-    # before installing (files shipped in the repo); a different one means a newer version.
-    fingerprint: Any = None
+    install: Callable[[Path], None]
+    available: Callable[[], bool] | None = None
+    # The sha256 the installed files will have, when it can be known before installing (files
+    # shipped in the repo); a different one means a newer version.
+    fingerprint: Callable[[], str] | None = None

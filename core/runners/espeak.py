@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_text
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_text
 
 RUNTIME = "espeak-ng"
 VOICE_FILE = "voice.json"
@@ -35,7 +35,7 @@ class EspeakVoice:
     pitch: int
 
 
-class EspeakRunner:
+class EspeakRunner(Runner):
     """Runs a voice folder holding ``voice.json`` ({"voice", "words_per_minute", "pitch"})."""
 
     runtime = RUNTIME

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from core.hashing import copy_hashed, hash_path, sha256_file
-from core.registry import ModelRecord
-from core.runners.base import DefaultModel, Workspace, require_text
+from core.registry import ADAPTER_RUNTIME, CONTROLLER_RUNTIME, ModelRecord
+from core.runners.base import DefaultModel, Runner, Workspace, require_text
 from core.tasks import TARGET_LANGUAGE, WRITER_TASKS
 from core.writer import Writer
 
-RUNTIME = "llama.cpp"
+RUNTIME = CONTROLLER_RUNTIME
 
-class LlamaTextRunner:
+class LlamaTextRunner(Runner):
     """Runs text tasks on a controller GGUF (loaded once per process, shared with the stages)."""
 
     runtime = RUNTIME
@@ -206,7 +206,7 @@ DEFAULT_MODELS = [
         ModelRecord(
             id="conductor/gemma-3-270m-planner-lora",
             task="text-generation",
-            runtime="llama.cpp-lora",
+            runtime=ADAPTER_RUNTIME,
             path=f"llm/{PLANNER_LORA_NAME}",
             description="LoRA adapter that teaches Gemma 3 270M to plan: trained by "
                         "scripts/train_planner.py on synthetic requests; llama.cpp applies it "

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_image
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_image
 
 RUNTIME = "opencv-cascade"
 
 
-class CascadeRunner:
+class CascadeRunner(Runner):
     """object-detection: boxes for one object class plus an annotated copy of the image."""
 
     runtime = RUNTIME

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_text, write_wav
+from core.runners.base import (
+    DefaultModel,
+    Runner,
+    TaskInputError,
+    Workspace,
+    require_text,
+    write_wav,
+)
 
 RUNTIME = "piper-onnx"
 
@@ -118,7 +125,7 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
 
 
-class PiperOnnxRunner:
+class PiperOnnxRunner(Runner):
     """Runs Piper voices (``<voice>.onnx`` + ``<voice>.onnx.json`` in a folder)."""
 
     runtime = RUNTIME

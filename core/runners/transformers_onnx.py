@@ -23,6 +23,7 @@ from core.languages import code_of
 from core.registry import ModelRecord
 from core.runners.base import (
     DefaultModel,
+    Runner,
     TaskInputError,
     Workspace,
     require_audio,
@@ -84,7 +85,7 @@ class LoadedPipeline:
         return self.components.get("tokenizer")
 
 
-class TransformersOnnxRunner:
+class TransformersOnnxRunner(Runner):
     """Loads ``ORTModelFor...`` + pipeline per registry row; runs every task it was made for."""
 
     runtime = RUNTIME

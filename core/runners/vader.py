@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, TaskInputError, Workspace, require_text
+from core.runners.base import DefaultModel, Runner, TaskInputError, Workspace, require_text
 
 RUNTIME = "vader"
 LEXICON = "vader_lexicon.txt"
@@ -23,7 +23,7 @@ EMOJI_LEXICON = "emoji_utf8_lexicon.txt"
 THRESHOLD = 0.05
 
 
-class VaderRunner:
+class VaderRunner(Runner):
     """text-classification: positive / negative / neutral from VADER's compound score."""
 
     runtime = RUNTIME

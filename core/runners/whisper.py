@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.registry import ModelRecord
-from core.runners.base import DefaultModel, Workspace, require_audio, resample
+from core.runners.base import DefaultModel, Runner, Workspace, require_audio, resample
 
 RUNTIME = "faster-whisper"
 SAMPLE_RATE = 16000
@@ -33,7 +33,7 @@ class LoadedWhisper:
     device: str = "cpu"
 
 
-class FasterWhisperRunner:
+class FasterWhisperRunner(Runner):
     """Runs CTranslate2 Whisper model folders (``model.bin``, ``config.json``, tokenizer)."""
 
     runtime = RUNTIME
