@@ -59,6 +59,9 @@ MARKER = "\u2063PLAN\u2063"
 # Text arguments that are not copied from the request (labels are often rephrased there);
 # every other text argument is a span of the request, or a reference.
 FREE_TEXT_KEYS = frozenset({"labels"})
+# What opens the text a request gives to work on ("Summarize this: ...", "Translate 'hello'"):
+# a copied text argument starts after one of these (or at the request's start).
+QUOTE_MARKS = (":", '"', "'", "\u201c", "\u2018")
 # Logit bias from the retrieved demos' plans (see DemoPrior). It stands in for demos in the
 # prompt, which the base model needs; the planning adapter has learned the format, and the bias
 # then only pulls it towards neighbours' plans: measured on the dev set with the adapter, weight 0
@@ -96,7 +99,7 @@ class Turn:
     answer: str
 
 
-class _Policy:
+class Policy:
     """Decides at each choice point: the model (live) or a known plan (replaying a demo)."""
 
     def choose(self, tokens: list[int], options: list[str], what: tuple) -> int:
@@ -109,7 +112,7 @@ class _Policy:
         raise NotImplementedError
 
 
-class _Live(_Policy):
+class Live(Policy):
     def __init__(self, controller: Controller, max_text_tokens: int, request: str,
                  prior: DemoPrior | None = None, cancel: threading.Event | None = None,
                  coverage: CoveragePrior | None = None) -> None:
@@ -148,7 +151,7 @@ class _Live(_Policy):
         return bool(best_ref >= others.max())
 
 
-class _Replay(_Policy):
+class Replay(Policy):
     """Follows a known plan, so demo turns are tokenised exactly as live decoding would be.
 
     Given the request, a copied text argument is written as the request's own tokens from an
@@ -176,7 +179,7 @@ class _Replay(_Policy):
 
     def choose(self, tokens, options, what):
         answer = self._answer(what)
-        index = next(i for i, o in enumerate(options) if _option_value(o, what) == answer)
+        index = next(i for i, o in enumerate(options) if option_value(o, what) == answer)
         tokens.extend(self.controller.tokenize(options[index]))
         return index
 
@@ -188,7 +191,7 @@ class _Replay(_Policy):
                 tokens.extend(span)
                 return text
         spaced = "" if what[2] in FREE_TEXT_KEYS else " "  # copied spans start at a word
-        tokens.extend(self.controller.tokenize(spaced + _escape(text)))
+        tokens.extend(self.controller.tokenize(spaced + escape_json(text)))
         return text
 
     def _span(self, text: str) -> list[int] | None:
@@ -275,7 +278,7 @@ def span_starts(pieces: Sequence[str]) -> list[int]:
     opening quote, where requests put the text to work on ("Summarize this: ...", "Translate
     'hello'"). Without such marks, anywhere."""
     marks = [i + 1 for i, piece in enumerate(pieces[:-1])
-             if piece.rstrip().endswith((":", '"', "'", "\u201c", "\u2018"))]
+             if piece.rstrip().endswith(QUOTE_MARKS)]
     if not marks:
         return list(range(len(pieces)))
     return [0, *marks]
@@ -345,7 +348,7 @@ def set_target_languages(nodes: Sequence[TaskNode], request: str) -> None:
         node.args[TARGET_LANGUAGE] = targets[min(index, len(targets) - 1)]
 
 
-def _option_value(option: str, what: tuple) -> str:
+def option_value(option: str, what: tuple) -> str:
     if what[0] == "more":
         return "end" if option == "]" else "more"
     if what[0] == "dep":
@@ -353,7 +356,7 @@ def _option_value(option: str, what: tuple) -> str:
     return option[:-1]  # drop the closing quote
 
 
-def _escape(text: str) -> str:
+def escape_json(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
@@ -404,11 +407,11 @@ class Planner:
         demos = [demo for _, demo in scored][-self.k_demos:] if self.k_demos else []
         prior = DemoPrior(scored, self.prior_weight)
         with self.controller.planning_mode():
-            tokens = self._prompt(request, files, demos, history)
+            tokens = self.prompt_tokens(request, files, demos, history)
             self.controller.remember_prefix(self._fixed_prefix(tokens))
             prompt_tokens = len(tokens)
-            nodes = self._decode(tokens, files,
-                                 _Live(self.controller, self.max_text_tokens, request, prior,
+            nodes = self.decode(tokens, files,
+                                 Live(self.controller, self.max_text_tokens, request, prior,
                                        cancel, CoveragePrior(request, self.coverage_weight)))
         for node in nodes:
             for key, value in node.args.items():
@@ -423,25 +426,9 @@ class Planner:
         return PlanResult(plan, time.perf_counter() - started, prompt_tokens,
                           [d.request for d in demos])
 
-    def training_example(self, request: str, files: Sequence[str], plan: Sequence[TaskNode],
-                         history: Sequence[Turn] = ()) -> tuple[list[int], list[int]]:
-        """Prompt tokens and target tokens for fine-tuning, exactly as live planning sees them.
-
-        The target is the gold plan replayed through the decoder, so a model trained on it learns
-        the very token sequences it is asked to continue at run time.
-        """
-        files = list(dict.fromkeys(files))
-        demos = [d for d in self.demos.select(request, files, self.k_demos + 1)
-                 if d.request != request][-self.k_demos:] if self.k_demos else []
-        prompt = self._prompt(request, files, demos, history)
-        target: list[int] = []
-        self._decode(target, files, _Replay(self.controller, list(plan), request,
-                                            self.max_text_tokens))
-        return prompt, target
-
     # -- prompt
 
-    def _prompt(self, request: str, files: Sequence[str], demos: Sequence[Demo],
+    def prompt_tokens(self, request: str, files: Sequence[str], demos: Sequence[Demo],
                 history: Sequence[Turn]) -> list[int]:
         system = INSTRUCTIONS + catalogue_text()
         messages = [{"role": "system", "content": system}]
@@ -484,14 +471,14 @@ class Planner:
         key = id(demo)
         if key not in self._demo_tokens:
             tokens: list[int] = []
-            self._decode(tokens, list(demo.files),
-                         _Replay(self.controller, demo.plan, demo.request, self.max_text_tokens))
+            self.decode(tokens, list(demo.files),
+                         Replay(self.controller, demo.plan, demo.request, self.max_text_tokens))
             self._demo_tokens[key] = tokens
         return self._demo_tokens[key]
 
     # -- the schema-driven decoder
 
-    def _decode(self, tokens: list[int], files: Sequence[str], policy: _Policy) -> list[TaskNode]:
+    def decode(self, tokens: list[int], files: Sequence[str], policy: Policy) -> list[TaskNode]:
         emit = self._emitter(tokens)
         nodes: list[TaskNode] = []
         emit("[")
@@ -524,7 +511,7 @@ class Planner:
         emit("]")
         return nodes
 
-    def _argument(self, tokens: list[int], policy: _Policy, files: Sequence[str],
+    def _argument(self, tokens: list[int], policy: Policy, files: Sequence[str],
                   nodes: list[TaskNode], deps: tuple[int, ...], kind: str, what: tuple) -> str:
         sources = [f"<GENERATED>-{k}" for k in deps if produces(get_task(nodes[k].task), kind)]
         sources += [f for f in files if kind_of_file(f) == kind]

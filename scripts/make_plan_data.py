@@ -9,7 +9,7 @@ LLM write a request that needs exactly those steps, keep it only if it checks ou
    or a DAG of 1 to 6 nodes over the whole catalogue (``core.tasks``; tasks without an installed
    model too), where a task may follow another only if it takes what that one makes. Inputs are
    new or reused file names, quoted texts from our own phrase pools
-   (``core.data.train_templates``), or an earlier step's output.
+   (``scripts/train_templates.py``), or an earlier step's output.
 2. **Write**: the steps in plain words ("transcribe meeting.wav", "translate the transcript from
    step 1 into German") go to the writer LLM (Qwen2.5-Coder-1.5B Instruct, the default
    ``writer``) with a persona and a length, sampled at temperature 0.7. The instructions and the
@@ -41,12 +41,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.data import train_templates as pools  # noqa: E402
-from core.data.train_templates import weighted  # noqa: E402
 from core.languages import languages_named  # noqa: E402
 from core.plan import parse, validate  # noqa: E402
 from core.task_cues import mentions, strongly_mentioned  # noqa: E402
 from core.tasks import AUDIO, CATALOGUE, IMAGE, TEXT, Task, get_task, kind_of_file, produces  # noqa: E402
+from scripts import train_templates as pools  # noqa: E402
+from scripts.train_templates import weighted  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "scripts" / "data" / "back_instruct.jsonl"

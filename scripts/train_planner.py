@@ -4,7 +4,7 @@
 
 Steps, and why each is done this way:
 
-1. Synthetic data: our own template requests and gold plans (``core.data.train_templates``), and
+1. Synthetic data: our own template requests and gold plans (``scripts/train_templates.py``), and
    with ``--back-instruct``, requests the local writer wrote for sampled task graphs
    (``scripts/data/back_instruct.jsonl``, made by ``scripts/make_plan_data.py``; every tenth is
    held out), each also with other files, texts and languages swapped in. The dev set and
@@ -54,9 +54,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from core.data.train_templates import Sample, generate  # noqa: E402
 from core.plan import TaskNode, parse  # noqa: E402
-from core.planner import FREE_TEXT_KEYS, Planner, Turn, _Replay  # noqa: E402
+from core.planner import (  # noqa: E402
+    FREE_TEXT_KEYS,
+    Planner,
+    Replay,
+    Turn,
+    escape_json,
+    option_value,
+)
+from scripts.train_templates import Sample, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GGUF = ROOT / "model_cache" / "llm" / "gemma-3-270m-Q4_K_M.gguf"
@@ -98,8 +105,8 @@ class Replayed:
     shape: str = ""
 
 
-class _Recorder(_Replay):
-    """Replays a gold plan like ``_Replay`` and records each decision live decoding would make.
+class _Recorder(Replay):
+    """Replays a gold plan like ``Replay`` and records each decision live decoding would make.
 
     A copied text argument is written as the request's own tokens (the ones ``copy_span`` can
     produce), not as the text tokenised afresh; a sample whose plan live decoding could not
@@ -115,7 +122,7 @@ class _Recorder(_Replay):
 
     def choose(self, tokens, options, what):
         answer = self._answer(what)
-        index = next(i for i, o in enumerate(options) if _option_value(o, what) == answer)
+        index = next(i for i, o in enumerate(options) if option_value(o, what) == answer)
         encoded = [self.controller.tokenize(o) for o in options]
         alive = list(range(len(options)))
         depth = 0
@@ -150,7 +157,7 @@ class _Recorder(_Replay):
     def free_text(self, tokens, what):
         text = self._answer(what)
         if what[2] in FREE_TEXT_KEYS:  # generated freely, up to a closing quote
-            pieces = self.controller.tokenize(_escape(text))
+            pieces = self.controller.tokenize(escape_json(text))
             for piece in pieces:
                 self.decisions.append(Decision(len(tokens), None, piece))
                 tokens.append(piece)
@@ -173,16 +180,6 @@ class _Recorder(_Replay):
         return text
 
 
-def _option_value(option: str, what: tuple) -> str:
-    from core.planner import _option_value as value
-
-    return value(option, what)
-
-
-def _escape(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
 def replay(planner: Planner, sample: Sample) -> Replayed | None:
     """Prompt and plan tokens of a sample, with its decisions (None if live decoding could not
     produce the gold plan)."""
@@ -190,10 +187,10 @@ def replay(planner: Planner, sample: Sample) -> Replayed | None:
     history = [Turn(r, a) for r, a in sample.history]
     demos = ([d for d in planner.demos.select(sample.request, files, planner.k_demos + 1)
               if d.request != sample.request][-planner.k_demos:] if planner.k_demos else [])
-    tokens = planner._prompt(sample.request, files, demos, history)
+    tokens = planner.prompt_tokens(sample.request, files, demos, history)
     recorder = _Recorder(planner.controller, parse(sample.plan), sample.request,
                          planner.max_text_tokens)
-    nodes = planner._decode(tokens, files, recorder)
+    nodes = planner.decode(tokens, files, recorder)
     if not recorder.exact or [n.to_json() for n in nodes] != sample.plan:
         return None
     return Replayed(tokens, recorder.decisions, sample.request, sample.shape)

@@ -9,11 +9,11 @@ import random
 
 import pytest
 
-from core.data.train_templates import check
 from core.plan import parse, validate
 from core.task_cues import mentions, strongly_mentioned
 from core.tasks import TASK_NAMES, get_task, produces
 from scripts import make_plan_data as mpd
+from scripts.train_templates import check
 
 
 @pytest.fixture(scope="module")

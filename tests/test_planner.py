@@ -7,7 +7,7 @@ import random
 import pytest
 
 from core.plan import parse, validate
-from core.planner import _Replay
+from core.planner import Replay
 from core.tasks import AUDIO, IMAGE, TASK_NAMES, get_task, kind_of_file, produces
 
 
@@ -48,8 +48,8 @@ def test_demos_replay_to_their_own_plans(planner):
     copied = 0
     for demo in planner.demos.demos:
         tokens: list[int] = []
-        replay = _Replay(planner.controller, demo.plan, demo.request)
-        nodes = planner._decode(tokens, list(demo.files), replay)
+        replay = Replay(planner.controller, demo.plan, demo.request)
+        nodes = planner.decode(tokens, list(demo.files), replay)
         for node in demo.plan:
             for key, value in node.args.items():
                 span = replay._span(value) if key != "labels" else None

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.train_templates import (
+from core.plan import parse, validate
+from core.tasks import TASK_NAMES
+from scripts import train_planner as tp
+from scripts.train_templates import (
     PREVIOUS,
     Sample,
     check,
@@ -19,9 +22,6 @@ from core.data.train_templates import (
     generate,
     span_is_reachable,
 )
-from core.plan import parse, validate
-from core.tasks import TASK_NAMES
-from scripts import train_planner as tp
 
 ADAPTER = Path(tp.__file__).resolve().parent.parent / "core" / "data" / "planner-lora.gguf"
 

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.plan import parse, validate
-from core.planner import FREE_TEXT_KEYS
+from core.planner import FREE_TEXT_KEYS, QUOTE_MARKS
 from core.tasks import AUDIO, IMAGE, TASK_NAMES, TEXT, get_task, kind_of_file, produces
 
 PREVIOUS = "previous-result.txt"
-MARKS = (":", '"', "'", "\u201c", "\u2018")
 
 
 @dataclass
@@ -559,11 +558,11 @@ def span_is_reachable(request: str, span: str) -> bool:
         starts.append(match.start())
     if not starts:
         return False
-    if not any(m in request for m in MARKS):
+    if not any(m in request for m in QUOTE_MARKS):
         return True
     for start in starts:
         before = request[:start].rstrip()
-        if start == 0 or (before and before[-1] in MARKS):
+        if start == 0 or (before and before[-1] in QUOTE_MARKS):
             return True
     return False
 
