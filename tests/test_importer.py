@@ -218,7 +218,7 @@ def test_the_int8_check_runs_the_cached_decoding_step(registry_tmp, tiny_root, m
 
     folder = tiny_models.build("bart", tiny_root)
     assert import_model(folder, registry_tmp, model_id="tiny/good").params["quantized"] is True
-    quantize = importer.quantize_folder
+    quantize = importer.drift.quantize_folder
 
     def faulty_with_past(source, dest, progress=None):
         names = quantize(source, dest, progress)
@@ -230,7 +230,7 @@ def test_the_int8_check_runs_the_cached_decoding_step(registry_tmp, tiny_root, m
         onnx.save(graph, str(dest / "decoder_with_past_model.onnx"))
         return names
 
-    monkeypatch.setattr(importer, "quantize_folder", faulty_with_past)
+    monkeypatch.setattr(importer.onnx_export, "quantize_folder", faulty_with_past)
     record = import_model(folder, registry_tmp, model_id="tiny/faulty")
     assert record.params["quantized"] is False and "kept fp32" in record.params["int8_refused"]
     assert record.params["drift"] > DEFAULT_DRIFT_TOLERANCE
@@ -306,6 +306,7 @@ def test_hub_errors_become_one_clear_line(registry_tmp, monkeypatch):
             raise ConnectionError("Failed to resolve 'huggingface.co'")
 
     monkeypatch.setattr(importer, "hub_offline", lambda: False)
+    monkeypatch.setattr(importer.sources, "hub_offline", lambda: False)
     monkeypatch.setattr(huggingface_hub, "HfApi", Unreachable)
     with pytest.raises(ImportModelError, match="could not fetch org/model.*ConnectionError"):
         import_model("org/model", registry_tmp)
@@ -517,6 +518,7 @@ def test_standard_set_script_stops_when_the_hub_is_unreachable(tmp_path, monkeyp
 
     script = _standard_set_script()
     monkeypatch.setattr(importer, "hub_offline", lambda: False)
+    monkeypatch.setattr(importer.sources, "hub_offline", lambda: False)
     monkeypatch.setattr(huggingface_hub, "HfApi", Unreachable)
     cache = tmp_path / "cache"
     assert script.main(["--cache", str(cache), "--extras"]) == script.EXIT_OFFLINE
@@ -525,14 +527,14 @@ def test_standard_set_script_stops_when_the_hub_is_unreachable(tmp_path, monkeyp
 
 
 def test_an_imported_models_skill_inside_its_task_is_recorded():
-    from core.importer import _skill
+    from core.importer import card_skill
 
-    assert _skill("Helsinki-NLP/opus-mt-en-de", "translation", {"model_type": "marian"}, {}) \
+    assert card_skill("Helsinki-NLP/opus-mt-en-de", "translation", {"model_type": "marian"}, {}) \
         == "en-de"
-    assert _skill("my/translator", "translation", {}, {"language": ["en", "fr"]}) == "en-fr"
-    assert _skill("microsoft/trocr-small-printed", "image-to-text",
+    assert card_skill("my/translator", "translation", {}, {"language": ["en", "fr"]}) == "en-fr"
+    assert card_skill("microsoft/trocr-small-printed", "image-to-text",
                   {"model_type": "vision-encoder-decoder", "decoder": {"model_type": "trocr"}},
                   {}) == "ocr"
-    assert _skill("Salesforce/blip-image-captioning-base", "image-to-text",
+    assert card_skill("Salesforce/blip-image-captioning-base", "image-to-text",
                   {"model_type": "blip"}, {}) == "captioning"
-    assert _skill("some/classifier", "text-classification", {}, {}) == ""
+    assert card_skill("some/classifier", "text-classification", {}, {}) == ""

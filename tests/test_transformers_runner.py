@@ -341,7 +341,7 @@ def _model_inputs(key: str, folder: Path, media: Path) -> dict[str, Any]:
         from PIL import Image
         from transformers import AutoImageProcessor
 
-        from core.importer import font_kwargs
+        from core.runners.onnx_loading import font_kwargs
 
         # Pix2Struct VQA renders the question onto the picture, with a local font (offline).
         extra = {"header_text": args["text"], **font_kwargs()} if "text" in args else {}

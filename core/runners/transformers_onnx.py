@@ -95,7 +95,7 @@ class TransformersOnnxRunner(Runner):
         self.device = device
 
     def load(self, record: ModelRecord, model_path: Path) -> LoadedPipeline:
-        from core.importer import load_onnx_model
+        from core.runners.onnx_loading import load_onnx_model
 
         quiet_library_logs()
         params = record.params
@@ -449,7 +449,7 @@ def _visual_question_answering(model: _View, args: dict[str, Any],
     """
     import torch
 
-    from core.importer import font_kwargs
+    from core.runners.onnx_loading import font_kwargs
 
     image = require_image(args, workspace)
     question = require_text(args)
