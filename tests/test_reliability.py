@@ -29,16 +29,21 @@ def test_two_asks_at_once_on_one_data_folder_both_land(tmp_path, cache_dir):
     assert {r["status"] for r in history} == {"done"}
 
 
+def _told(result, *phrases: str) -> None:
+    """Exit 1 with a message holding each phrase (the file, the way out), never a traceback."""
+    assert result.returncode == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_damaged_history_database_is_named_with_the_way_out(tmp_path, cache_dir):
     data = tmp_path / "data"
     data.mkdir()
     (data / "history.db").write_bytes(b"garbage, not SQLite" * 200)
     log = tmp_path / "net.log"
     for args in (["history"], ["ask", "Hello!"]):
-        result = run_cli(args, data, cache_dir, log)
-        assert result.returncode == 1, result.stderr
-        assert str(data / "history.db") in result.stderr and "move it aside" in result.stderr
-        assert "Traceback" not in result.stderr
+        _told(run_cli(args, data, cache_dir, log), str(data / "history.db"), "move it aside")
     assert (data / "history.db").read_bytes().startswith(b"garbage")  # nothing overwritten
 
 
@@ -46,18 +51,14 @@ def test_a_damaged_model_registry_is_named_with_the_way_out(tmp_path, private_ca
     (private_cache / "registry.db").unlink()
     (private_cache / "registry.db").write_bytes(b"\0" * 4096)
     result = run_cli(["models", "list"], tmp_path / "data", private_cache, tmp_path / "net.log")
-    assert result.returncode == 1
-    assert str(private_cache / "registry.db") in result.stderr and "make setup" in result.stderr
-    assert "Traceback" not in result.stderr
+    _told(result, str(private_cache / "registry.db"), "make setup")
 
 
 def test_an_unwritable_data_folder_is_a_clear_error(tmp_path, cache_dir):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be")
     result = run_cli(["ask", "Hello!"], blocker / "data", cache_dir, tmp_path / "net.log")
-    assert result.returncode == 1
-    assert str(blocker / "data") in result.stderr and "CONDUCTOR_DATA" in result.stderr
-    assert "Traceback" not in result.stderr
+    _told(result, str(blocker / "data"), "CONDUCTOR_DATA")
 
 
 def test_the_app_with_a_damaged_history_says_so_and_exits(tmp_path, cache_dir):
@@ -66,5 +67,4 @@ def test_the_app_with_a_damaged_history_says_so_and_exits(tmp_path, cache_dir):
     (data / "history.db").write_bytes(b"garbage, not SQLite" * 200)
     result = run_cli(["gui", "--screenshot", str(tmp_path / "x.png")], data, cache_dir,
                      tmp_path / "net.log", timeout=120)
-    assert result.returncode == 1
-    assert str(data / "history.db") in result.stderr and "Traceback" not in result.stderr
+    _told(result, str(data / "history.db"))
