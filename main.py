@@ -290,7 +290,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for item in args.arg:
         key, _, value = item.partition("=")
         task_args[key] = value
-    pool = ModelPool(registry)
+    pool = ModelPool.from_settings(settings, registry)  # the user's device, threads, budget
     outputs = pool.run(record, args.task, task_args, workspace)
     for kind in ("image", "audio"):
         if outputs.get(kind):

@@ -23,7 +23,7 @@ from core.executor import CANCELLED, DONE, Executor, output_text
 from core.llm import Controller
 from core.model_pool import ModelPool
 from core.planner import Planner, PlanResult, Turn
-from core.registry import CONTROLLER_RUNTIME, ModelNotFoundError, ModelRecord, Registry
+from core.registry import ModelNotFoundError, ModelRecord, Registry
 from core.responder import Responder
 from core.runners.base import Workspace
 from core.selector import Selector
@@ -114,13 +114,7 @@ class Assistant:
         self.registry = registry or Registry(self.settings.cache_path)
         self.store = Store(self.settings.data_path / "history.db")
         self.on_event = on_event
-        budget = self.settings.memory_budget_mb * (1 << 20)
-        # The controller keeps its evaluated fixed prompts on disk, so a new process (each
-        # `main.py ask`) starts planning and selection where the last one left off.
-        runner_options = {CONTROLLER_RUNTIME: {"state_dir": self.settings.data_path / "cache"
-                                        / "prefix-states"}}
-        self.pool = ModelPool(self.registry, budget, runner_options, device=self.settings.device,
-                              threads=self.settings.threads)
+        self.pool = ModelPool.from_settings(self.settings, self.registry)
         self._role_records: dict[str, ModelRecord] = {}
         self._planner: Planner | None = None
         self._lock = threading.Lock()

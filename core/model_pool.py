@@ -14,11 +14,14 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.registry import ModelRecord, Registry
+from core.registry import CONTROLLER_RUNTIME, ModelRecord, Registry
 from core.runners import get_runner
 from core.runners.base import Runner, Workspace
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 
 class ModelLoadError(OSError):
@@ -54,6 +57,16 @@ class ModelPool:
         self._guard = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
         self.loads = 0  # how many times a model was actually loaded (tests and benchmarks read it)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: Registry) -> ModelPool:
+        """The pool every entry point uses: the user's memory budget, device and threads, and the
+        controller's evaluated fixed prompts kept on disk (so a new process, each `main.py ask`,
+        starts planning and selection where the last one left off)."""
+        state_dir = settings.data_path / "cache" / "prefix-states"
+        return cls(registry, settings.memory_budget_mb * (1 << 20),
+                   {CONTROLLER_RUNTIME: {"state_dir": state_dir}}, device=settings.device,
+                   threads=settings.threads)
 
     def get(self, record: ModelRecord) -> LoadedModel:
         """The loaded model for a registry row, loading it if needed."""

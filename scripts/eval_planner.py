@@ -30,6 +30,7 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
                   prior_weight: float | None = None, coverage_weight: float | None = None):
     from core.config import Settings
     from core.demos import DemoBank
+    from core.devices import llama_offload
     from core.llm import shared_controller
     from core.model_pool import ModelPool
     from core.planner import DEFAULT_COVERAGE_WEIGHT, Planner
@@ -38,7 +39,8 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
     settings = Settings.load()
     registry = Registry(settings.cache_path)
     record = registry.get(model_id) if model_id else registry.controllers()[0]
-    options = {"threads": settings.threads}
+    # the controller as the app loads it (threads, GPU offload), with the adapter given here
+    options = {"threads": settings.threads, "gpu": llama_offload(settings.device)}
     lora_path = lora or record.params.get("lora_path")
     if lora == "none":
         lora_path = None
@@ -47,7 +49,7 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
     controller = shared_controller(registry.resolve(record), **options)
     embedder = None
     if not no_embeddings:
-        pool = ModelPool(registry)
+        pool = ModelPool.from_settings(settings, registry)
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
     if coverage_weight is None:
         coverage_weight = DEFAULT_COVERAGE_WEIGHT
