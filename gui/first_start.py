@@ -2,13 +2,12 @@
 
 Without a controller GGUF nothing can plan or answer, and the alternative is a traceback on the
 first request. This page lists the default model set with what is present, missing, or impossible
-(its package is not installed), and runs ``scripts/build_model_cache.build`` in the background
+(its package is not installed), and runs ``core.model_cache.build`` in the background
 with a progress bar; when it ends the window switches to the chat.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from core.config import Settings
 from gui.theme import status_color
 from gui.worker import Job
 
-ROOT = Path(__file__).resolve().parent.parent
 Builder = Callable[..., list[dict]]
 
 
@@ -55,14 +53,9 @@ def missing_controller(settings: Settings) -> str | None:
 
 
 def default_builder() -> Builder:
-    """``build`` from scripts/build_model_cache.py (a script, not a package: load it by path)."""
-    path = ROOT / "scripts" / "build_model_cache.py"
-    spec = importlib.util.spec_from_file_location("conductor_build_model_cache", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build
+    from core.model_cache import build
+
+    return build
 
 
 def model_states(cache: Path) -> list[tuple[str, str, str]]:
