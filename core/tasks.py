@@ -2,8 +2,8 @@
 
 Task ids are Hugging Face pipeline task ids (plus ``conversational``), so HuggingGPT plans and
 TaskBench data carry over. The catalogue is the single source for the planner's grammar (which
-task names exist, which argument keys each needs, which resource kinds may feed them) and for the
-executor's type checks.
+task names exist, which argument keys each needs, which resource kinds may feed them), for the
+executor's type checks, and for how an imported model does each task (its ONNX export recipe).
 """
 
 from __future__ import annotations
@@ -28,6 +28,28 @@ TEXT_EXTENSIONS = frozenset({".txt", ".md"})
 
 
 @dataclass(frozen=True)
+class OnnxExport:
+    """How a Hugging Face model imported for a task is exported and run.
+
+    ``export_task`` is optimum's exporter task, ``onnx_class`` the ``optimum.onnxruntime`` class
+    that loads the result, ``pipeline_task`` the transformers pipeline that wraps it. ``int8``
+    says whether the task tolerates dynamic quantisation at all (dense per-pixel outputs do not
+    gain much, as convolutions stay fp32, and show its errors as visible artefacts).
+    ``extra_tasks`` are the other catalogue tasks such a model also does.
+    """
+
+    export_task: str
+    onnx_class: str
+    pipeline_task: str
+    with_past: bool = False
+    int8: bool = True
+    extra_tasks: tuple[str, ...] = ()
+
+
+_SEQ2SEQ = "ORTModelForSeq2SeqLM"
+
+
+@dataclass(frozen=True)
 class Task:
     """One task the controller can plan.
 
@@ -36,6 +58,8 @@ class Task:
     ``llm_fallback`` marks text tasks the writer LLM can do itself when no expert is installed.
     ``options`` are argument keys that are settings, not resources, filled from the request
     after decoding (translation's ``tgt_lang``).
+    ``onnx`` is how an imported Hugging Face model does the task (None: no ONNX route; the
+    importer refuses such a ``--task``, and only a runtime of its own or the writer can do it).
     """
 
     name: str
@@ -44,6 +68,7 @@ class Task:
     outputs: tuple[str, ...]
     llm_fallback: bool = False
     options: tuple[str, ...] = ()
+    onnx: OnnxExport | None = None
 
     @property
     def input_keys(self) -> tuple[str, ...]:
@@ -59,44 +84,76 @@ _A = AUDIO
 
 CATALOGUE: tuple[Task, ...] = (
     Task("text-classification", "label a text, e.g. its sentiment (positive/negative)",
-         (("text", _T),), (LABELS, _T)),
+         (("text", _T),), (LABELS, _T),
+         onnx=OnnxExport("text-classification", "ORTModelForSequenceClassification",
+                         "text-classification")),
     Task("token-classification", "find named entities (people, places, organisations, dates) "
-         "or parts of speech in a text", (("text", _T),), (_T,)),
+         "or parts of speech in a text", (("text", _T),), (_T,),
+         onnx=OnnxExport("token-classification", "ORTModelForTokenClassification",
+                         "token-classification")),
     Task("zero-shot-classification", "sort a text into labels the user names",
-         (("text", _T), ("labels", _T)), (LABELS, _T)),
+         (("text", _T), ("labels", _T)), (LABELS, _T),
+         onnx=OnnxExport("text-classification", "ORTModelForSequenceClassification",
+                         "zero-shot-classification", extra_tasks=("text-classification",))),
     Task("question-answering", "answer a question from a given passage of text",
-         (("text", _T), ("context", _T)), (_T,), llm_fallback=True),
+         (("text", _T), ("context", _T)), (_T,), llm_fallback=True,
+         onnx=OnnxExport("question-answering", "ORTModelForQuestionAnswering",
+                         "question-answering")),
     Task("summarization", "shorten a text to its main points", (("text", _T),), (_T,),
-         llm_fallback=True),
+         llm_fallback=True,
+         onnx=OnnxExport("text2text-generation", _SEQ2SEQ, "summarization", with_past=True)),
     Task("translation", "translate a text into another language", (("text", _T),), (_T,),
-         llm_fallback=True, options=(TARGET_LANGUAGE,)),
+         llm_fallback=True, options=(TARGET_LANGUAGE,),
+         onnx=OnnxExport("text2text-generation", _SEQ2SEQ, "translation", with_past=True)),
     Task("text-generation", "write or continue a text (story, poem, email)", (("text", _T),),
          (_T,), llm_fallback=True),
     Task("conversational", "reply to a chat message", (("text", _T),), (_T,),
          llm_fallback=True),
     Task("text2text-generation", "rewrite a text (paraphrase, correct grammar)",
-         (("text", _T),), (_T,), llm_fallback=True),
-    Task("fill-mask", "fill the [MASK] gap in a sentence", (("text", _T),), (_T,)),
+         (("text", _T),), (_T,), llm_fallback=True,
+         onnx=OnnxExport("text2text-generation", _SEQ2SEQ, "text2text-generation",
+                         with_past=True)),
+    Task("fill-mask", "fill the [MASK] gap in a sentence", (("text", _T),), (_T,),
+         onnx=OnnxExport("fill-mask", "ORTModelForMaskedLM", "fill-mask")),
     Task("sentence-similarity", "score how similar two texts are in meaning",
-         (("text", _T), ("text2", _T)), (LABELS, _T)),
-    Task("feature-extraction", "turn a text into an embedding vector", (("text", _T),), (_T,)),
+         (("text", _T), ("text2", _T)), (LABELS, _T),
+         onnx=OnnxExport("feature-extraction", "ORTModelForFeatureExtraction",
+                         "feature-extraction", extra_tasks=("feature-extraction",))),
+    Task("feature-extraction", "turn a text into an embedding vector", (("text", _T),), (_T,),
+         onnx=OnnxExport("feature-extraction", "ORTModelForFeatureExtraction",
+                         "feature-extraction", extra_tasks=("sentence-similarity",))),
     Task("text-to-speech", "read a text aloud as speech audio", (("text", _T),), (_A,)),
     Task("automatic-speech-recognition", "transcribe speech audio into text",
-         (("audio", _A),), (_T,)),
-    Task("audio-classification", "label a sound or audio clip", (("audio", _A),), (LABELS, _T)),
+         (("audio", _A),), (_T,),
+         onnx=OnnxExport("automatic-speech-recognition", "ORTModelForSpeechSeq2Seq",
+                         "automatic-speech-recognition", with_past=True)),
+    Task("audio-classification", "label a sound or audio clip", (("audio", _A),), (LABELS, _T),
+         onnx=OnnxExport("audio-classification", "ORTModelForAudioClassification",
+                         "audio-classification")),
     Task("audio-to-audio", "enhance or separate audio (remove noise)", (("audio", _A),), (_A,)),
     Task("image-to-text", "describe an image or read the text written in it (OCR)",
-         (("image", _I),), (_T,)),
+         (("image", _I),), (_T,),
+         onnx=OnnxExport("image-to-text", "ORTModelForVision2Seq", "image-to-text",
+                         with_past=True)),
     Task("image-classification", "say what kind of thing an image shows", (("image", _I),),
-         (LABELS, _T)),
+         (LABELS, _T),
+         onnx=OnnxExport("image-classification", "ORTModelForImageClassification",
+                         "image-classification")),
     Task("object-detection", "find and box objects or faces in an image", (("image", _I),),
-         (_I, _T)),
+         (_I, _T),
+         onnx=OnnxExport("object-detection", "ORTModelForCustomTasks", "object-detection")),
     Task("image-segmentation", "split an image into labelled regions", (("image", _I),),
-         (_I, _T)),
+         (_I, _T),
+         onnx=OnnxExport("semantic-segmentation", "ORTModelForSemanticSegmentation",
+                         "image-segmentation", int8=False)),
     Task("depth-estimation", "estimate the depth of each pixel of an image", (("image", _I),),
-         (_I,)),
+         (_I,),
+         onnx=OnnxExport("depth-estimation", "ORTModelForCustomTasks", "depth-estimation",
+                         int8=False)),
     Task("visual-question-answering", "answer a question about an image",
-         (("image", _I), ("text", _T)), (_T,)),
+         (("image", _I), ("text", _T)), (_T,),
+         onnx=OnnxExport("image-to-text", "ORTModelForPix2Struct", "image-to-text",
+                         with_past=True)),
     Task("document-question-answering", "answer a question about a scanned document",
          (("image", _I), ("text", _T)), (_T,)),
     Task("text-to-image", "draw an image from a text description", (("text", _T),), (_I,)),

@@ -75,6 +75,30 @@ def test_catalogue_is_consistent():
         assert get_task(task.name) is task
 
 
+def test_every_table_keyed_by_task_names_catalogue_tasks_and_covers_what_it_must():
+    """The catalogue is the one list of tasks; the other tables keyed by task only add to it.
+    A task with an ONNX recipe can be run by the generic runner; every task has the cue words
+    the planner's coverage check and the data checker read; what a table names exists."""
+    from core.importer.tasks import ARCHITECTURE_TASKS, TASK_ALIASES, TASK_SPECS
+    from core.plan_metrics import TITLES
+    from core.runners.transformers_onnx import HANDLERS
+    from core.task_cues import STRONG_CUES, TASK_CUES
+    from core.tasks import DEFAULT_SKILL, SKILL_WORDS, SKILLS
+    from scripts.make_plan_data import FOLLOWS, TASK_WEIGHTS
+
+    names = set(TASK_NAMES)
+    assert set(TASK_SPECS) == {t.name for t in CATALOGUE if t.onnx is not None}
+    assert set(HANDLERS) == set(TASK_SPECS)
+    assert set(TASK_CUES) == names
+    for task in CATALOGUE:
+        if task.onnx is not None:
+            assert set(task.onnx.extra_tasks) <= names, task.name
+    for table in (STRONG_CUES, TITLES, SKILLS, SKILL_WORDS, DEFAULT_SKILL, FOLLOWS,
+                  TASK_WEIGHTS):
+        assert set(table) <= names
+    assert set(TASK_ALIASES.values()) | {task for _, task in ARCHITECTURE_TASKS} <= names
+
+
 def test_demo_bank_plans_are_valid_and_cover_every_task():
     bank = DemoBank.load()
     covered = set()

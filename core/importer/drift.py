@@ -11,8 +11,8 @@ from typing import Any
 
 from core.importer.cards import read_config
 from core.importer.errors import ImportModelError
-from core.importer.tasks import TaskSpec
 from core.runners.onnx_loading import font_kwargs, load_onnx_model
+from core.tasks import OnnxExport
 
 DEFAULT_DRIFT_TOLERANCE = 0.05
 """Largest relative drift of int8 outputs from fp32 that is accepted (max |a - b| / max |a|).
@@ -71,7 +71,7 @@ def _quiet_quantize(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         root.setLevel(level)
 
 
-def sanity_inputs(folder: Path, spec: TaskSpec) -> dict[str, Any]:
+def sanity_inputs(folder: Path, spec: OnnxExport) -> dict[str, Any]:
     """One input for the model's main forward pass, made with its own tokenizer or processor."""
     import numpy as np
     import torch
@@ -109,7 +109,7 @@ def sanity_inputs(folder: Path, spec: TaskSpec) -> dict[str, Any]:
     return inputs
 
 
-def _input_kind(spec: TaskSpec, config: dict[str, Any]) -> str:
+def _input_kind(spec: OnnxExport, config: dict[str, Any]) -> str:
     if spec.onnx_class in ("ORTModelForImageClassification", "ORTModelForVision2Seq",
                            "ORTModelForSemanticSegmentation", "ORTModelForPix2Struct"):
         return "image"
@@ -170,7 +170,7 @@ def relative_drift(reference: dict[str, Any], other: dict[str, Any]) -> float:
     return max(drifts)
 
 
-def measure_drift(fp32_dir: Path, int8_dir: Path, spec: TaskSpec) -> float:
+def measure_drift(fp32_dir: Path, int8_dir: Path, spec: OnnxExport) -> float:
     """Run fp32 and int8 graphs on the same sanity input; their relative output drift.
 
     Encoder-decoders are also run one cached step further: after the first token a generator

@@ -25,8 +25,9 @@ from core.importer.drift import measure_drift, quantize_folder
 from core.importer.errors import ImportModelError, Progress
 from core.importer.manage import check_id, move_into_place, safe_name
 from core.importer.sources import QUANTIZED_VARIANT, Source, check_weights
-from core.importer.tasks import TaskSpec, exporter_supports, infer_task, task_spec
+from core.importer.tasks import exporter_supports, infer_task, task_spec
 from core.registry import ModelRecord, Registry
+from core.tasks import OnnxExport
 
 RUNTIME = "onnx-transformers"
 
@@ -114,7 +115,7 @@ def import_transformers(source: Source, registry: Registry, task: str | None, qu
         shutil.rmtree(staging_root, ignore_errors=True)
 
 
-def _export(folder: Path, output: Path, spec: TaskSpec, config: dict[str, Any]) -> None:
+def _export(folder: Path, output: Path, spec: OnnxExport, config: dict[str, Any]) -> None:
     """Export a PyTorch folder to ONNX graphs with optimum (decoders unmerged, so each graph
     quantises on its own and ``ORTModelFor...`` loads them by their standard names)."""
     from optimum.exporters.onnx import main_export
@@ -174,7 +175,7 @@ def copy_companions(source: Path, dest: Path) -> list[str]:
     return sorted(set(copied))
 
 
-def _transformers_record(model_id: str, task: str, spec: TaskSpec, config: dict[str, Any],
+def _transformers_record(model_id: str, task: str, spec: OnnxExport, config: dict[str, Any],
                          card: dict[str, Any], body: str, source: Source, dest_rel: Path,
                          params: dict[str, Any]) -> ModelRecord:
     model_type = str(config.get("model_type", "") or "transformers")

@@ -4,70 +4,13 @@ the ORTModel class, the pipeline task).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from core.importer.errors import ImportModelError
+from core.tasks import CATALOGUE, OnnxExport
 
-_SEQ2SEQ = "ORTModelForSeq2SeqLM"
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """How one Conductor task is exported and run.
-
-    ``export_task`` is optimum's exporter task, ``onnx_class`` the ``optimum.onnxruntime`` class
-    that loads the result, ``pipeline_task`` the transformers pipeline that wraps it. ``int8``
-    says whether the task tolerates dynamic quantisation at all (dense per-pixel outputs do not
-    gain much, as convolutions stay fp32, and show its errors as visible artefacts).
-    """
-
-    export_task: str
-    onnx_class: str
-    pipeline_task: str
-    with_past: bool = False
-    int8: bool = True
-    extra_tasks: tuple[str, ...] = ()
-
-
-TASK_SPECS: dict[str, TaskSpec] = {
-    "text-classification": TaskSpec("text-classification", "ORTModelForSequenceClassification",
-                                    "text-classification"),
-    "zero-shot-classification": TaskSpec("text-classification",
-                                         "ORTModelForSequenceClassification",
-                                         "zero-shot-classification",
-                                         extra_tasks=("text-classification",)),
-    "token-classification": TaskSpec("token-classification", "ORTModelForTokenClassification",
-                                     "token-classification"),
-    "question-answering": TaskSpec("question-answering", "ORTModelForQuestionAnswering",
-                                   "question-answering"),
-    "fill-mask": TaskSpec("fill-mask", "ORTModelForMaskedLM", "fill-mask"),
-    "summarization": TaskSpec("text2text-generation", _SEQ2SEQ, "summarization", with_past=True),
-    "translation": TaskSpec("text2text-generation", _SEQ2SEQ, "translation", with_past=True),
-    "text2text-generation": TaskSpec("text2text-generation", _SEQ2SEQ, "text2text-generation",
-                                     with_past=True),
-    "feature-extraction": TaskSpec("feature-extraction", "ORTModelForFeatureExtraction",
-                                   "feature-extraction", extra_tasks=("sentence-similarity",)),
-    "sentence-similarity": TaskSpec("feature-extraction", "ORTModelForFeatureExtraction",
-                                    "feature-extraction", extra_tasks=("feature-extraction",)),
-    "image-classification": TaskSpec("image-classification", "ORTModelForImageClassification",
-                                     "image-classification"),
-    "object-detection": TaskSpec("object-detection", "ORTModelForCustomTasks",
-                                 "object-detection"),
-    "image-segmentation": TaskSpec("semantic-segmentation", "ORTModelForSemanticSegmentation",
-                                   "image-segmentation", int8=False),
-    "depth-estimation": TaskSpec("depth-estimation", "ORTModelForCustomTasks", "depth-estimation",
-                                 int8=False),
-    "image-to-text": TaskSpec("image-to-text", "ORTModelForVision2Seq", "image-to-text",
-                              with_past=True),
-    "visual-question-answering": TaskSpec("image-to-text", "ORTModelForPix2Struct",
-                                          "image-to-text", with_past=True),
-    "automatic-speech-recognition": TaskSpec("automatic-speech-recognition",
-                                             "ORTModelForSpeechSeq2Seq",
-                                             "automatic-speech-recognition", with_past=True),
-    "audio-classification": TaskSpec("audio-classification", "ORTModelForAudioClassification",
-                                      "audio-classification"),
-}
+# Each catalogue task that an imported Hugging Face model can do names its export recipe.
+TASK_SPECS: dict[str, OnnxExport] = {t.name: t.onnx for t in CATALOGUE if t.onnx is not None}
 
 
 SUPPORTED_TASKS: tuple[str, ...] = tuple(TASK_SPECS)
@@ -160,16 +103,16 @@ def _is_nli(config: dict[str, Any]) -> bool:
     return "entailment" in labels and ("contradiction" in labels or "not_entailment" in labels)
 
 
-def task_spec(task: str, config: dict[str, Any]) -> TaskSpec:
+def task_spec(task: str, config: dict[str, Any]) -> OnnxExport:
     """The export recipe for a task, adjusted for the architecture where it matters."""
     spec = TASK_SPECS[task]
     model_type = str(config.get("model_type", ""))
     architectures = [str(a) for a in config.get("architectures") or []]
     if task == "automatic-speech-recognition" and any(a.endswith("ForCTC") for a in architectures):
-        return TaskSpec("automatic-speech-recognition", "ORTModelForCTC",
+        return OnnxExport("automatic-speech-recognition", "ORTModelForCTC",
                         "automatic-speech-recognition")
     if task == "image-to-text" and model_type == "pix2struct":
-        return TaskSpec("image-to-text", "ORTModelForPix2Struct", "image-to-text",
+        return OnnxExport("image-to-text", "ORTModelForPix2Struct", "image-to-text",
                         with_past=True)
     if task == "visual-question-answering" and model_type != "pix2struct":
         raise ImportModelError(
@@ -177,10 +120,10 @@ def task_spec(task: str, config: dict[str, Any]) -> TaskSpec:
             f"{model_type} (e.g. ViLT, BLIP) has no ONNX export in optimum")
     if task == "image-segmentation" and not exporter_supports(model_type,
                                                                "semantic-segmentation"):
-        return TaskSpec("image-segmentation", "ORTModelForCustomTasks", "image-segmentation",
+        return OnnxExport("image-segmentation", "ORTModelForCustomTasks", "image-segmentation",
                         int8=False)
     if task == "text-classification" and _is_nli(config):
-        return TaskSpec(spec.export_task, spec.onnx_class, spec.pipeline_task,
+        return OnnxExport(spec.export_task, spec.onnx_class, spec.pipeline_task,
                         extra_tasks=("zero-shot-classification",))
     return spec
 
