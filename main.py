@@ -268,7 +268,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from core.model_pool import ModelPool
     from core.registry import Registry
     from core.runners.base import Workspace
-    from core.tasks import get_task
+    from core.tasks import get_task, output_files
 
     settings = Settings.load()
     task = get_task(args.task)
@@ -292,9 +292,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         task_args[key] = value
     pool = ModelPool.from_settings(settings, registry)  # the user's device, threads, budget
     outputs = pool.run(record, args.task, task_args, workspace)
-    for kind in ("image", "audio"):
-        if outputs.get(kind):
-            outputs[kind] = str(workspace.root / outputs[kind])
+    for kind, path in output_files(outputs):
+        outputs[kind] = str(workspace.root / path)
     if args.json:
         _print_json({"task": args.task, "model": record.id, "outputs": outputs})
     else:

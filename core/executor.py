@@ -23,7 +23,7 @@ from core.model_pool import ModelPool
 from core.plan import GENERATED, TaskNode
 from core.runners.base import TaskInputError, Workspace
 from core.selector import Choice
-from core.tasks import AUDIO, IMAGE, TEXT, get_task, kind_of_file
+from core.tasks import AUDIO, IMAGE, TEXT, get_task, kind_of_file, output_files
 
 DONE, FAILED, SKIPPED, TIMED_OUT, CANCELLED = "done", "failed", "skipped", "timed out", "cancelled"
 
@@ -214,12 +214,11 @@ class Executor:
 
     def _checked_outputs(self, outputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs that name files must name files inside the workspace that exist."""
-        for kind in (IMAGE, AUDIO):
-            if kind in outputs:
-                path = self.workspace.resolve(str(outputs[kind]))
-                if not path.is_file():
-                    raise RuntimeError(f"the model reported a {kind} file that does not exist")
-                outputs[kind] = self.workspace.relative(path)
+        for kind, name in output_files(outputs):
+            path = self.workspace.resolve(name)
+            if not path.is_file():
+                raise RuntimeError(f"the model reported a {kind} file that does not exist")
+            outputs[kind] = self.workspace.relative(path)
         return outputs
 
 

@@ -33,7 +33,15 @@ from core.languages import ENGLISH_NUMBERS
 from core.llm import Controller
 from core.planner import Turn
 from core.registry import ModelRecord
-from core.tasks import TASKS, WRITER_TASKS, get_task, skill_of, wanted_skill
+from core.tasks import (
+    FILE_KINDS,
+    TASKS,
+    WRITER_TASKS,
+    get_task,
+    output_files,
+    skill_of,
+    wanted_skill,
+)
 from core.textclip import clip
 
 ANSWER_SYSTEM = (
@@ -91,8 +99,7 @@ FILE_NAME = re.compile(r"[\w.-]+\.(?:wav|flac|mp3|ogg|m4a|png|jpe?g|bmp|gif|webp
 
 
 def files_made(results: Sequence[TaskResult]) -> list[str]:
-    return [r.outputs[k] for r in results if r.status == DONE for k in ("image", "audio")
-            if r.outputs.get(k)]
+    return [path for r in results if r.status == DONE for _, path in output_files(r.outputs)]
 
 
 def results_section(results: Sequence[TaskResult]) -> str:
@@ -104,7 +111,7 @@ def results_section(results: Sequence[TaskResult]) -> str:
         head = f"{r.id + 1}. {r.task} with {r.model or 'no model'}"
         if r.status == DONE:
             text = output_text(r.outputs)
-            files = [r.outputs[k] for k in ("image", "audio") if r.outputs.get(k)]
+            files = [path for _, path in output_files(r.outputs)]
             detail = f': "{clip(text, 400)}"' if text else ""
             if files:
                 detail += f" (file: {', '.join(files)})"
@@ -118,7 +125,7 @@ def results_section(results: Sequence[TaskResult]) -> str:
 
 
 def _input_names(result: TaskResult) -> list[str]:
-    return [str(v) for k, v in result.args.items() if k in ("image", "audio")
+    return [str(v) for k, v in result.args.items() if k in FILE_KINDS
             and not str(v).startswith("<GENERATED>")]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from core.migrations import Migrations, open_database
+from core.tasks import output_files
 
 MIGRATIONS = Migrations()
 
@@ -119,9 +120,8 @@ class Store:
                 "args": json.dumps(result.get("args", {})),
                 "outputs": json.dumps(result.get("outputs", {})),
             }, pk=("run_id", "task_id"))
-            for kind in ("image", "audio"):
-                path = result.get("outputs", {}).get(kind)
-                if path and result["status"] == "done":
+            if result["status"] == "done":
+                for kind, path in output_files(result.get("outputs", {})):
                     self.db["artifacts"].upsert({"run_id": run_id, "task_id": result["id"],
                                                  "kind": kind, "path": path},
                                                 pk=("run_id", "path"))

@@ -17,6 +17,7 @@ IMAGE = "image"
 AUDIO = "audio"
 LABELS = "labels"  # list of {"label", "score"}; renders as text for dependants
 RESOURCE_KINDS = (TEXT, IMAGE, AUDIO)
+FILE_KINDS = (IMAGE, AUDIO)  # the kinds that are files in a run's workspace, not values
 # The argument of a translation that names the language to translate into (Hugging Face's
 # name for it); the planner fills it from the request.
 TARGET_LANGUAGE = "tgt_lang"
@@ -267,6 +268,11 @@ def kind_of_file(name: str) -> str | None:
     if ext in TEXT_EXTENSIONS:
         return TEXT
     return None
+
+
+def output_files(outputs: dict) -> list[tuple[str, str]]:
+    """The files among a task's outputs, as (kind, path in the workspace): what a run made."""
+    return [(kind, str(outputs[kind])) for kind in FILE_KINDS if outputs.get(kind)]
 
 
 def produces(task: Task, kind: str) -> bool:
