@@ -9,7 +9,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=
 
 DEMO_REQUEST := Read this aloud, then transcribe the recording: offline assistants keep your data private
 
-.PHONY: setup cache demo test gui lint clean
+.PHONY: setup cache demo test gui lint clean install-desktop
 
 setup: $(STAMP) cache
 
@@ -32,6 +32,9 @@ test: setup
 
 gui: setup
 	$(PY) main.py gui
+
+install-desktop: setup
+	$(PY) -m conductor install-desktop
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

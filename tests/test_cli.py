@@ -22,7 +22,7 @@ def cli(tmp_path, cache_dir):
 
 def test_help_imports_no_heavy_library(tmp_path):
     """--help must stay fast: building the parser loads none of the model runtimes."""
-    code = ("import sys, main; main.build_parser().format_help(); "
+    code = ("import sys; from conductor.cli import build_parser; build_parser().format_help(); "
             "heavy = [m for m in ('torch', 'onnxruntime', 'llama_cpp', 'PySide6', 'transformers',"
             " 'cv2', 'spacy', 'faster_whisper') if m in sys.modules]; print(heavy)")
     done = run_child([sys.executable, "-c", code], tmp_path / "net.log")

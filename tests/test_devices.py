@@ -257,7 +257,7 @@ def test_whisper_runs_on_cuda_with_int8_float16_unless_the_setting_is_cpu(regist
 @pytest.mark.parametrize("device", ["auto", "cpu"])
 def test_cli_reports_what_a_gpu_build_offers(gpu_reported, monkeypatch, tmp_path, capsys, device):
     """``devices --json`` in this process, where the probes can be made to report a GPU."""
-    import main
+    from conductor import cli as main
 
     monkeypatch.setenv("CONDUCTOR_DATA", str(tmp_path))
     monkeypatch.setenv("CONDUCTOR_DEVICE", device)
