@@ -9,7 +9,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=
 
 DEMO_REQUEST := Read this aloud, then transcribe the recording: offline assistants keep your data private
 
-.PHONY: setup cache demo test gui lint clean install-desktop bundle
+.PHONY: setup cache demo test gui lint clean install-desktop bundle test-bundle
 
 setup: $(STAMP) cache
 
@@ -37,6 +37,9 @@ gui: setup
 # run ./install.sh in the folder it makes.
 bundle: setup
 	$(PY) scripts/make_bundle.py
+
+test-bundle: setup
+	$(PY) -m pytest -q -p no:cacheprovider --run-bundle tests/test_bundle.py
 
 install-desktop: setup
 	$(PY) -m conductor install-desktop

@@ -26,7 +26,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "   all present"
 elif [ "$(id -u)" -eq 0 ]; then
-  dpkg -i "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive dpkg -i "${missing[@]}" >/dev/null
 else
   echo "warning: not root; install these first: sudo dpkg -i ${missing[*]}" >&2
 fi

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import platform
 import shutil
@@ -40,7 +41,7 @@ DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep
 
 def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     print("+", " ".join(argv[:6]) + (" ..." if len(argv) > 6 else ""), file=sys.stderr)
-    return subprocess.run(argv, check=True, text=True, **kwargs)
+    return subprocess.run(argv, check=True, **{"text": True, **kwargs})
 
 
 def platform_tag() -> str:
@@ -82,19 +83,54 @@ def wheelhouse(requirements: list[str], dest: Path) -> None:
          str(lock), "setuptools>=69", "wheel"])
 
 
+def _installed(name: str) -> dict[str, str] | None:
+    """An installed package's version, priority and dependencies (None when not installed)."""
+    fields = "${Status}\t${Version}\t${Priority}\t${Pre-Depends}, ${Depends}"
+    done = subprocess.run(["dpkg-query", "-W", f"-f={fields}", name], capture_output=True,
+                          text=True)
+    if done.returncode != 0 or "install ok installed" not in done.stdout:
+        return None
+    _, version, priority, depends = done.stdout.split("\t")
+    return {"version": version, "priority": priority, "depends": depends}
+
+
 def debian_packages(dest: Path) -> list[str]:
-    """The set-up's Debian packages and everything they depend on, as .deb files."""
+    """The set-up's Debian packages and what they depend on, as installed here: for a choice
+    ("a | b") the alternative this machine has, so the set is one a machine like it can take
+    (a bare recursive listing mixes in alternatives that conflict, libelogind0 with systemd).
+    Packages of priority "required" are on every Debian system and are left out."""
     text = DEBIAN_PACKAGES.read_text()
-    wanted = text[text.index("packages=(") + 10:text.index(")", text.index("packages=("))].split()
-    listed = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                  "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *wanted],
-                 capture_output=True).stdout.splitlines()
-    names = sorted({line.strip() for line in listed if line and not line.startswith(" ")
-                    and not line.startswith("<")})
+    start = text.index("packages=(") + len("packages=(")
+    todo = text[start:text.index(")", start)].split()
+    chosen: dict[str, str] = {}
+    while todo:
+        name = todo.pop()
+        if name in chosen:
+            continue
+        info = _installed(name)
+        if info is None:
+            raise SystemExit(f"{name} is not installed here: run `make setup` first")
+        chosen[name] = info["version"]
+        if info["priority"] == "required":
+            continue
+        for clause in info["depends"].split(","):
+            options = [o.strip().split()[0].split(":")[0] for o in clause.split("|") if o.strip()]
+            present = [o for o in options if _installed(o) is not None]
+            if present:
+                todo.append(present[0])
+    wanted = [n for n in sorted(chosen) if _installed(n)["priority"] != "required"]
     dest.mkdir(parents=True)
-    for name in names:  # one by one: a virtual package has no file, and is skipped
-        subprocess.run(["apt-get", "download", "-q", name], cwd=dest, capture_output=True)
-    return names
+    unavailable = []
+    for name in wanted:  # the installed version, else the archive's (one by one: apt stops at
+        for spec in (f"{name}={chosen[name]}", name):  # the first version it cannot find)
+            if subprocess.run(["apt-get", "download", "-q", spec], cwd=dest,
+                              capture_output=True).returncode == 0:
+                break
+        else:
+            unavailable.append(name)
+    if unavailable:
+        raise SystemExit(f"cannot download these Debian packages: {', '.join(unavailable)}")
+    return wanted
 
 
 def model_pack(dest: Path) -> None:
@@ -108,7 +144,7 @@ def source_tree(dest: Path) -> None:
     archive = run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"],
                   capture_output=True, text=False).stdout
     dest.mkdir(parents=True)
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(dest, filter="data")
 
 

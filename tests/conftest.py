@@ -39,6 +39,11 @@ NetworkBlockedError = netblock.NetworkBlockedError
 _CACHE_AT_START: dict[str, object] = {}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-bundle", action="store_true",
+                     help="also build the offline bundle and install it with no network (slow)")
+
+
 def pytest_configure(config):
     netblock.install(NETWORK_ATTEMPTS.append)
 
