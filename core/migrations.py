@@ -10,6 +10,7 @@ file and what to do, never SQLite's bare "file is not a database".
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -45,13 +46,18 @@ def open_database(path: Path, migrations: list[Migration], what: str, way_out: s
                                 f"set {setting} to a writable folder") from None
     try:
         db = sqlite_utils.Database(path)
-        if wal:
-            db.execute("pragma journal_mode = wal")
-        db.execute("pragma foreign_keys = on")
-        checked = db.execute("pragma quick_check").fetchone()[0]
-        if checked != "ok":
-            raise sqlite3.DatabaseError(checked)
-        migrate(db, migrations)
+        db.execute("pragma busy_timeout = 30000")  # another process's write: wait, not fail
+        # One process at a time sets the database up: two `ask` processes starting on a new
+        # history would otherwise both create its tables, and the second fail.
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if wal:
+                db.execute("pragma journal_mode = wal")
+            db.execute("pragma foreign_keys = on")
+            checked = db.execute("pragma quick_check").fetchone()[0]
+            if checked != "ok":
+                raise sqlite3.DatabaseError(checked)
+            migrate(db, migrations)
     except sqlite3.OperationalError as exc:
         if "readonly" in str(exc) or "unable to open" in str(exc):
             raise DatabaseFileError(f"cannot write {what} {path} ({exc}); set {setting} to a "

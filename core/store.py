@@ -12,6 +12,8 @@ import datetime as _dt
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +81,29 @@ class Store:
         """Runs left ``running`` by a process that no longer exists were killed mid-run."""
         for row in self.db["runs"].rows_where("status = 'running'"):
             if not _alive(row["pid"]) or row["pid"] == os.getpid():
-                with self.db.conn:
+                with self._writing():
                     self.db["runs"].update(row["id"], {"status": "interrupted",
                                                        "ended_at": _now()})
 
     # -- writes
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write, holding the write lock from its start (BEGIN IMMEDIATE): a transaction
+        that reads first and writes later cannot wait for another process's write, SQLite
+        refuses it at once ("database is locked"); two `ask` processes write side by side."""
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
+
     def new_conversation(self, title: str) -> str:
         conversation_id = uuid.uuid4().hex[:12]
-        with self.db.conn:
+        with self._writing():
             self.db["conversations"].insert({"id": conversation_id, "title": title[:80],
                                              "created_at": _now()})
         return conversation_id
@@ -95,7 +111,7 @@ class Store:
     def start_run(self, conversation_id: str, request: str, files: list[str],
                   workspace: Path) -> str:
         run_id = uuid.uuid4().hex[:12]
-        with self.db.conn:
+        with self._writing():
             self.db["runs"].insert({
                 "id": run_id, "conversation_id": conversation_id, "request": request,
                 "files": json.dumps(files), "status": "running", "workspace": str(workspace),
@@ -108,11 +124,11 @@ class Store:
                   for k, v in fields.items()}
         if values.get("status") in ("done", "failed", "cancelled"):
             values["ended_at"] = _now()
-        with self.db.conn:
+        with self._writing():
             self.db["runs"].update(run_id, values)
 
     def save_task(self, run_id: str, result: dict[str, Any], reason: str = "") -> None:
-        with self.db.conn:
+        with self._writing():
             self.db["tasks"].upsert({
                 "run_id": run_id, "task_id": result["id"], "task": result["task"],
                 "model": result.get("model"), "reason": reason, "status": result["status"],

@@ -61,3 +61,24 @@ def test_sqlite_itself_refuses_garbage(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(path).execute("select * from sqlite_master").fetchall()
+
+
+def _open_and_write(path) -> None:
+    Store(path).new_conversation("one of several starting at once")
+
+
+def test_processes_starting_together_on_a_new_history_all_open_it(tmp_path):
+    """Several processes opening a history that does not exist yet: one sets it up, the others
+    wait for it (without the lock, about one in seven failed: 'table already exists')."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(5):
+        path = tmp_path / f"round-{round_}" / "history.db"
+        workers = [context.Process(target=_open_and_write, args=(path,)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+        assert len(Store(path).conversations()) == 4
