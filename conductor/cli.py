@@ -11,10 +11,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor import __version__
+from core.events import DONE, Event, EventKind
 from core.textclip import clip
+
+if TYPE_CHECKING:
+    from core.services import Services
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -166,11 +170,11 @@ class EventPrinter:
     def __init__(self, stream_answer: bool) -> None:
         self.stream_answer = stream_answer
 
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
-        err = sys.stderr
-        if kind == "stage":
+    def __call__(self, event: Event) -> None:
+        err, kind, data = sys.stderr, event.kind, event.data
+        if kind == EventKind.STAGE:
             print(f"== {data['stage']}", file=err, flush=True)
-        elif kind == "plan":
+        elif kind == EventKind.PLAN:
             if not data["plan"]:
                 print("   (no task needed: answering directly)", file=err)
             for node in data["plan"]:
@@ -178,14 +182,14 @@ class EventPrinter:
                 print(f"   task {node['id']}: {node['task']} {json.dumps(node['args'])}{deps}",
                       file=err)
             print(f"   planned in {data['seconds']:.2f} s", file=err, flush=True)
-        elif kind == "choice":
+        elif kind == EventKind.CHOICE:
             model = data["model"] or "none"
             print(f"   task {data['task_id']} {data['task']} -> {model}: {data['reason']}",
                   file=err, flush=True)
-        elif kind == "task_start":
+        elif kind == EventKind.TASK_START:
             print(f"   task {data['id']} running on {data['model']}", file=err, flush=True)
-        elif kind == "task_end":
-            if data["status"] == "done":
+        elif kind == EventKind.TASK_END:
+            if data["status"] == DONE:
                 out = data["outputs"]
                 shown = out.get("audio") or out.get("image") or out.get("text", "")
                 where = f" on {data['device']}" if data.get("device") else ""
@@ -194,19 +198,17 @@ class EventPrinter:
             else:
                 print(f"   task {data['id']} {data['status']}: {data['error']}", file=err,
                       flush=True)
-        elif kind == "task_progress":
+        elif kind == EventKind.TASK_PROGRESS:
             print(f"   task {data['id']}: {data['what']}", file=err, flush=True)
-        elif kind == "token" and self.stream_answer:
+        elif kind == EventKind.TOKEN and self.stream_answer:
             print(data["text"], end="", flush=True)
-        elif kind == "done":
+        elif kind == EventKind.DONE:
             if self.stream_answer:
                 print()
             timings = ", ".join(f"{k} {v:.2f} s" for k, v in data["timings"].items())
             print(f"== done: {timings}", file=err)
             for path in data["files_made"]:
                 print(f"   file: {path}", file=err)
-
-
 
 
 def _assistant(controller: str | None = None, planner: str | None = None,
@@ -233,8 +235,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     result = assistant.ask(args.request, files=args.file, conversation_id=args.conversation,
                            on_event=EventPrinter(stream_answer=not args.json))
     if args.json:
-        _print_json(result)
-    return EXIT_OK if result["status"] == "done" else EXIT_FAILED
+        _print_json(result.to_json())
+    return EXIT_OK if result.status == DONE else EXIT_FAILED
 
 
 # ---------------------------------------------------------------- plan
@@ -320,16 +322,12 @@ def _ensure(path: Path) -> Path:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from core.config import Settings
-    from core.registry import Registry
+    from core.services import Services
 
-    registry = Registry(Settings.load().cache_path)
+    services = Services(Settings.load())
     command = args.models_command or "list"
     if command == "list":
-        task = getattr(args, "task", None)
-        search = getattr(args, "search", None)
-        records = registry.search(search) if search else registry.all(task)
-        if task and search:
-            records = [r for r in records if task in r.all_tasks()]
+        records = services.models(getattr(args, "search", None) or "", getattr(args, "task", None))
         if getattr(args, "json", False):
             _print_json([r.to_json() for r in records])
         else:
@@ -339,25 +337,18 @@ def cmd_models(args: argparse.Namespace) -> int:
                       f"{r.size_bytes / 1e6:8.1f}M  {r.license}")
         return EXIT_OK
     if command in ("import", "pack", "unpack", "remove"):
-        return _models_manage(registry, args)
+        return _models_manage(services, args)
     if command == "show":
-        record = registry.get(args.id)
+        record = services.model(args.id)
         data = record.to_json()
-        data["absolute_path"] = str(registry.resolve(record))
+        data["absolute_path"] = str(services.model_path(record))
         if args.json:
             _print_json(data)
         else:
             for key, value in data.items():
                 print(f"{key:14} {value}")
         return EXIT_OK
-    report = registry.verify(args.id)
-    from core.importer import file_changes
-
-    for row in report:  # name the files, where the row keeps per-file digests (imports)
-        if row["status"] != "ok":
-            changes = file_changes(registry, registry.get(row["id"]))
-            if changes:
-                row["files"] = changes
+    report = services.verify([args.id] if args.id else None)
     if args.json:
         _print_json(report)
     else:
@@ -394,20 +385,20 @@ class StepBars:
             self.bar = None
 
 
-def _models_manage(registry: Any, args: argparse.Namespace) -> int:
+def _models_manage(services: Services, args: argparse.Namespace) -> int:
     """models import / pack / unpack / remove."""
     command = args.models_command
     bars = StepBars()
     try:
         if command == "import":
-            from core.importer import DEFAULT_DRIFT_TOLERANCE, import_model
+            from core.importer import DEFAULT_DRIFT_TOLERANCE
 
             tolerance = (DEFAULT_DRIFT_TOLERANCE if args.drift_tolerance is None
                          else args.drift_tolerance)
-            record = import_model(args.source, registry, task=args.task,
-                                  quantize=args.quantize, model_id=args.model_id,
-                                  trust_pickle=args.trust_pickle, progress=bars,
-                                  drift_tolerance=tolerance, replace=args.replace)
+            record = services.import_model(args.source, progress=bars, task=args.task,
+                                           quantize=args.quantize, model_id=args.model_id,
+                                           trust_pickle=args.trust_pickle,
+                                           drift_tolerance=tolerance, replace=args.replace)
             bars.close()
             if args.json:
                 _print_json(record.to_json())
@@ -422,18 +413,14 @@ def _models_manage(registry: Any, args: argparse.Namespace) -> int:
                     print(f"  note: {note}")
             return EXIT_OK
         if command == "pack":
-            from core.packs import pack_models
-
-            manifest = pack_models(registry, args.ids, args.output, progress=bars)
+            manifest = services.pack_models(args.ids, args.output, progress=bars)
             bars.close()
             size = sum(m["size_bytes"] for m in manifest["models"])
             print(f"packed {len(manifest['models'])} model(s), {size / 1e6:.1f} MB, "
                   f"into {args.output}")
             return EXIT_OK
         if command == "unpack":
-            from core.packs import unpack_models
-
-            records = unpack_models(registry, args.file, replace=args.replace, progress=bars)
+            records = services.unpack_models(args.file, replace=args.replace, progress=bars)
             bars.close()
             if args.json:
                 _print_json([r.to_json() for r in records])
@@ -442,9 +429,7 @@ def _models_manage(registry: Any, args: argparse.Namespace) -> int:
                     print(f"installed {record.id} ({record.task}, "
                           f"{record.size_bytes / 1e6:.1f} MB)")
             return EXIT_OK
-        from core.importer import remove_model
-
-        record = remove_model(registry, args.id, delete_files=not args.keep_files)
+        record = services.remove_model(args.id, delete_files=not args.keep_files)
         print(f"removed {record.id}" + (" (files kept)" if args.keep_files else ""))
         return EXIT_OK
     finally:
@@ -456,18 +441,14 @@ def _models_manage(registry: Any, args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from core.config import Settings
-    from core.store import Store
+    from core.services import Services
 
-    store = Store(Settings.load().data_path / "history.db")
+    history = Services(Settings.load())
     if args.run:
-        _print_json(store.run(args.run)) if args.json else _print_run(store.run(args.run))
+        _print_json(history.run(args.run)) if args.json else _print_run(history.run(args.run))
         return EXIT_OK
-    if args.search:
-        rows = []
-        for conversation in store.conversations(args.search, args.limit):
-            rows.extend(store.runs(conversation["id"]))
-    else:
-        rows = store.runs(limit=args.limit)
+    rows = (history.matching_runs(args.search, args.limit) if args.search
+            else history.runs(limit=args.limit))
     if args.json:
         _print_json(rows)
     else:

@@ -1,10 +1,10 @@
 """The facade: one call runs a request through the four stages and records everything.
 
 ``Assistant().ask("...", files=[...])`` plans, selects, executes and responds, emits events as it
-goes (for the GUI and the CLI), and returns one JSON-ready dict: plan, choices with reasons,
-per-task outputs and timings, the answer, the files made. Inputs are checked and copied into a
-fresh workspace first, so nothing outside it is read by a model or written by one, and a bad file
-fails the request before any model runs.
+goes (``core.events``: for the GUI, the CLI and the server), and returns a ``RunResult``: plan,
+choices with reasons, per-task outputs and timings, the answer, the files made. Inputs are
+checked and copied into a fresh workspace first, so nothing outside it is read by a model or
+written by one, and a bad file fails the request before any model runs.
 """
 
 from __future__ import annotations
@@ -12,25 +12,26 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.cancel import Cancelled, check
 from core.capabilities import asks_what_it_can_do, installed_capabilities
 from core.config import Settings
-from core.executor import CANCELLED, DONE, Executor, output_text
+from core.events import CANCELLED, DONE, FAILED, Emit, EventCallback, EventKind, RunResult, emitter
+from core.executor import Executor, output_text
 from core.llm import Controller
 from core.model_pool import ModelPool
+from core.plan import TaskNode
 from core.planner import Planner, PlanResult, Turn
 from core.registry import ModelNotFoundError, ModelRecord, Registry
 from core.responder import Responder
 from core.runners.base import Workspace
-from core.selector import Selector
+from core.selector import Choice, Selector
 from core.store import Store
 from core.tasks import AUDIO, IMAGE, TEXT, kind_of_file
 
-EventCallback = Callable[[str, dict[str, Any]], None]
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PREVIOUS_RESULT = "previous-result.txt"
 
@@ -147,15 +148,13 @@ class Assistant:
         """Load the planner, the writer and the demo embedder ahead of the first request (the
         GUI calls this while its window shows); returns seconds per part."""
         seconds: dict[str, float] = {}
+        emit = emitter(on_event)
         for name, load in (("planner", lambda: self.planner), ("writer", lambda: self.writer)):
             clock = time.perf_counter()
-            if on_event:
-                on_event("warm_up", {"part": name, "status": "start"})
+            emit(EventKind.WARM_UP, {"part": name, "status": "start"})
             load()
             seconds[name] = round(time.perf_counter() - clock, 3)
-            if on_event:
-                on_event("warm_up", {"part": name, "status": "done",
-                                     "seconds": seconds[name]})
+            emit(EventKind.WARM_UP, {"part": name, "status": "done", "seconds": seconds[name]})
         return seconds
 
     @property
@@ -180,25 +179,20 @@ class Assistant:
 
     def ask(self, request: str, files: Sequence[str | Path] = (),
             conversation_id: str | None = None, on_event: EventCallback | None = None,
-            cancel: threading.Event | None = None) -> dict[str, Any]:
+            cancel: threading.Event | None = None) -> RunResult:
         """Run a request through all four stages; returns plan, choices, tasks and answer."""
         if not request or not request.strip():
             raise ValueError("the request is empty")
         paths = [Path(f).expanduser() for f in files]
         for path in paths:
             check_attachment(path)
-        callbacks = [cb for cb in (self.on_event, on_event) if cb]
-
-        def emit(kind: str, data: dict[str, Any]) -> None:
-            for callback in callbacks:
-                callback(kind, data)
-
+        emit = emitter(self.on_event, on_event)
         cancel = cancel or threading.Event()
         with self._lock:
             return self._ask(request.strip(), paths, conversation_id, emit, cancel)
 
     def _ask(self, request: str, paths: list[Path], conversation_id: str | None,
-             emit: EventCallback, cancel: threading.Event) -> dict[str, Any]:
+             emit: Emit, cancel: threading.Event) -> RunResult:
         started = time.perf_counter()
         conversation_id = conversation_id or self.store.new_conversation(request)
         history = self._history(conversation_id)
@@ -211,57 +205,62 @@ class Assistant:
         names += [n for n in previous if n not in names]
         text_files |= {n for n in previous if kind_of_file(n) == TEXT}
         run_id = self.store.start_run(conversation_id, request, names, workspace.root)
-        emit("run", {"run_id": run_id, "conversation_id": conversation_id,
-                     "workspace": str(workspace.root), "files": names})
+        emit(EventKind.RUN, {"run_id": run_id, "conversation_id": conversation_id,
+                             "workspace": str(workspace.root), "files": names})
         timings: dict[str, float] = {}
-        result: dict[str, Any] = {"run_id": run_id, "conversation_id": conversation_id,
-                                  "request": request, "files": names,
-                                  "workspace": str(workspace.root)}
-        plan_json: list[dict[str, Any]] = []
-        choices: list = []
-        results: list = []
+        result = RunResult(run_id, conversation_id, request, names, str(workspace.root))
+
+        def finish(status: str, answer: str) -> RunResult:
+            timings["total"] = time.perf_counter() - started
+            result.status, result.answer = status, answer
+            result.timings = {k: round(v, 3) for k, v in timings.items()}
+            self.store.update_run(run_id, answer=answer, status=status, timings=result.timings)
+            emit(EventKind.DONE, result.to_json())
+            return result
+
         try:
             clock = time.perf_counter()
-            emit("stage", {"stage": "planning", "status": "start"})
+            emit(EventKind.STAGE, {"stage": "planning", "status": "start"})
             if asks_what_it_can_do(request) and not paths:
                 planned = PlanResult([], 0.0, 0, [])  # answered from the registry, not planned
             else:
                 planned = self.planner.plan(request, names, history, cancel=cancel)
             timings["planning"] = time.perf_counter() - clock
-            plan_json = [n.to_json() for n in planned.plan]
-            emit("plan", {"plan": plan_json, "seconds": planned.seconds})
-            self.store.update_run(run_id, plan=plan_json)
+            result.plan = [n.to_json() for n in planned.plan]
+            emit(EventKind.PLAN, {"plan": result.plan, "seconds": planned.seconds})
+            self.store.update_run(run_id, plan=result.plan)
 
             clock = time.perf_counter()
-            emit("stage", {"stage": "selection", "status": "start"})
-            selector = Selector(self.registry, self.controller, self.writer_record(),
-                                self.settings.memory_budget_mb * (1 << 20))
-            choices = selector.select(request, planned.plan, on_event=emit)
+            emit(EventKind.STAGE, {"stage": "selection", "status": "start"})
+            choices = self._select(request, planned.plan, emit)
+            result.choices = [c.to_json() for c in choices]
             timings["selection"] = time.perf_counter() - clock
             check(cancel)
-            self.store.update_run(run_id, choices=[c.to_json() for c in choices])
+            self.store.update_run(run_id, choices=result.choices)
 
             clock = time.perf_counter()
-            emit("stage", {"stage": "execution", "status": "start"})
+            emit(EventKind.STAGE, {"stage": "execution", "status": "start"})
             executor = Executor(self.pool, workspace, self.settings.task_timeout_s,
                                 self.settings.max_parallel_tasks, cancel, text_files)
             reasons = {c.task_id: c.reason for c in choices}
 
-            def on_task(kind: str, data: dict[str, Any]) -> None:
-                if kind == "task_end":
+            def on_task(kind: EventKind, data: Mapping[str, Any]) -> None:
+                if kind == EventKind.TASK_END:
                     self.store.save_task(run_id, data, reasons.get(data["id"], ""))
+                    result.tasks.append(dict(data))
                 emit(kind, data)
 
             results = executor.execute(planned.plan, choices, request, on_task)
+            result.tasks = [r.to_json() for r in results]
             timings["execution"] = time.perf_counter() - clock
             check(cancel)
 
             clock = time.perf_counter()
-            emit("stage", {"stage": "response", "status": "start"})
+            emit(EventKind.STAGE, {"stage": "response", "status": "start"})
 
             def on_token(text: str) -> None:
                 check(cancel)
-                emit("token", {"text": text})
+                emit(EventKind.TOKEN, {"text": text})
 
             records = {c.record.id: c.record for c in choices if c.record is not None}
             # what the installation can do is told only when no task ran (a registry walk)
@@ -271,34 +270,25 @@ class Assistant:
                                   writer_id=self.writer_record().id)
             answer = responder.respond(request, results, history, on_token, records)
             timings["response"] = time.perf_counter() - clock
-            timings["total"] = time.perf_counter() - started
-            result.update({
-                "plan": plan_json, "choices": [c.to_json() for c in choices],
-                "tasks": [r.to_json() for r in results], "answer": answer["answer"],
-                "summary": answer["summary"], "models": answer["models"],
-                "written_by": answer["written_by"],
-                "files_made": [str(workspace.root / f) for f in answer["files"]],
-                "timings": {k: round(v, 3) for k, v in timings.items()}, "status": "done",
-            })
-            self.store.update_run(run_id, answer=answer["answer"], status="done",
-                                  timings=result["timings"])
-            emit("done", result)
-            return result
+            result.summary, result.models = answer["summary"], answer["models"]
+            result.written_by = answer["written_by"]
+            result.files_made = [str(workspace.root / f) for f in answer["files"]]
+            return finish(DONE, answer["answer"])
         except Cancelled:
-            timings["total"] = time.perf_counter() - started
-            result.update({
-                "plan": plan_json, "choices": [c.to_json() for c in choices],
-                "tasks": [r.to_json() for r in results], "answer": "Stopped.", "models": [],
-                "files_made": [], "status": CANCELLED,
-                "timings": {k: round(v, 3) for k, v in timings.items()},
-            })
-            self.store.update_run(run_id, answer="Stopped.", status=CANCELLED,
-                                  timings=result["timings"])
-            emit("done", result)
-            return result
+            result.models, result.files_made = [], []
+            return finish(CANCELLED, "Stopped.")
         except Exception as exc:
-            self.store.update_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            self.store.update_run(run_id, status=FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
+
+    def _select(self, request: str, plan: list[TaskNode], emit: Emit) -> list[Choice]:
+        """A model per task; an empty plan needs no selection, so the planner is not loaded
+        for it (a chat turn answered by the writer alone)."""
+        if not plan:
+            return []
+        selector = Selector(self.registry, self.controller, self.writer_record(),
+                            self.settings.memory_budget_mb * (1 << 20))
+        return selector.select(request, plan, on_event=emit)
 
     # -- inputs and history
 

@@ -14,18 +14,16 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.events import CANCELLED, DONE, FAILED, SKIPPED, TIMED_OUT, Emit, EventKind
 from core.model_pool import ModelPool
 from core.plan import GENERATED, TaskNode
 from core.runners.base import TaskInputError, Workspace
 from core.selector import Choice
 from core.tasks import AUDIO, IMAGE, TEXT, get_task, kind_of_file, output_files
-
-DONE, FAILED, SKIPPED, TIMED_OUT, CANCELLED = "done", "failed", "skipped", "timed out", "cancelled"
 
 
 @dataclass
@@ -69,7 +67,7 @@ class Executor:
         self.text_files = text_files or set()
 
     def execute(self, plan: list[TaskNode], choices: list[Choice], request: str = "",
-                on_event: Callable[[str, dict], None] | None = None) -> list[TaskResult]:
+                on_event: Emit | None = None) -> list[TaskResult]:
         emit = on_event or (lambda kind, data: None)
         by_id = {c.task_id: c for c in choices}
         results = {n.id: TaskResult(n.id, n.task, by_id[n.id].model_id if n.id in by_id else None,
@@ -89,7 +87,7 @@ class Executor:
                 args = self._resolve_args(node, results)
                 args["_request"] = request
                 args["_progress"] = lambda done, total, what, task_id=node.id: emit(
-                    "task_progress", {"id": task_id, "done": done, "total": total,
+                    EventKind.TASK_PROGRESS, {"id": task_id, "done": done, "total": total,
                                       "what": what})
                 record = by_id[node.id].record
                 outputs = self._checked_outputs(
@@ -138,7 +136,8 @@ class Executor:
                 result = results[task_id]
                 result.status, result.started = "running", time.perf_counter()
                 running[task_id] = result.started
-                emit("task_start", {"id": task_id, "task": node.task, "model": result.model})
+                emit(EventKind.TASK_START,
+                     {"id": task_id, "task": node.task, "model": result.model})
                 threading.Thread(target=worker, args=(node,), daemon=True,
                                  name=f"task-{task_id}").start()
             if not running:
@@ -153,7 +152,7 @@ class Executor:
                 done_id = None
             if done_id is not None and done_id in running:
                 del running[done_id]
-                emit("task_end", results[done_id].to_json())
+                emit(EventKind.TASK_END, results[done_id].to_json())
             now = time.perf_counter()
             for task_id, started in list(running.items()):
                 if now - started <= self.timeout_s:
@@ -165,7 +164,7 @@ class Executor:
                     result.status, result.ended = TIMED_OUT, now
                     result.error = f"no result after {self.timeout_s:.0f} s; the task was abandoned"
                 del running[task_id]
-                emit("task_end", result.to_json())
+                emit(EventKind.TASK_END, result.to_json())
         return [results[n.id] for n in plan]
 
     @staticmethod
@@ -174,9 +173,9 @@ class Executor:
         return all(d in results and results[d].status != "waiting" for d in deps)
 
     @staticmethod
-    def _close(result: TaskResult, status: str, error: str, emit: Callable) -> None:
+    def _close(result: TaskResult, status: str, error: str, emit: Emit) -> None:
         result.status, result.error = status, error
-        emit("task_end", result.to_json())
+        emit(EventKind.TASK_END, result.to_json())
 
     def _resolve_args(self, node: TaskNode, results: dict[int, TaskResult]) -> dict[str, Any]:
         """Substitute dependency outputs and attached text files into the arguments."""

@@ -14,7 +14,6 @@ in the KV cache is reused, so a repeated system prompt is never evaluated twice 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import time
@@ -27,101 +26,16 @@ from typing import Any
 
 import numpy as np
 
+from core.chat_templates import JinjaTemplate, Message, template_for
+from core.llama_internals import (
+    last_logits,
+    logits_of_batch,
+    quiet_llama_logs,
+    restore_state,
+    save_state,
+    switch_lora,
+)
 from core.prefix_store import PrefixStateStore
-
-Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
-
-
-# ---------------------------------------------------------------- chat templates
-
-
-class ChatTemplate:
-    """Renders chat messages into the prompt text a model was trained on."""
-
-    name = "base"
-    stop_strings: tuple[str, ...] = ()
-    renders_bos = False  # whether the rendered text already starts with the BOS token text
-
-    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
-        raise NotImplementedError
-
-
-class GemmaTemplate(ChatTemplate):
-    """Gemma's turn format; Gemma has no system role, so system text opens the first user turn.
-
-    The Gemma 3 270M GGUF ships no ``tokenizer.chat_template``; llama-cpp-python would fall back
-    to llama-2's format, which the model never saw.
-    """
-
-    name = "gemma"
-    stop_strings = ("<end_of_turn>",)
-
-    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        parts = []
-        pending_system = system
-        for message in messages:
-            if message["role"] == "system":
-                continue
-            role = "model" if message["role"] == "assistant" else "user"
-            content = message["content"]
-            if role == "user" and pending_system:
-                content = f"{pending_system}\n\n{content}"
-                pending_system = ""
-            parts.append(f"<start_of_turn>{role}\n{content}<end_of_turn>\n")
-        if add_generation_prompt:
-            parts.append("<start_of_turn>model\n")
-        return "".join(parts)
-
-
-class ChatMLTemplate(ChatTemplate):
-    """The ChatML format, the fallback for a GGUF with neither a template nor a known family."""
-
-    name = "chatml"
-    stop_strings = ("<|im_end|>",)
-
-    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
-
-
-class JinjaTemplate(ChatTemplate):
-    """The chat template stored in a GGUF's metadata (Qwen, Llama, Mistral, SmolLM...)."""
-
-    name = "gguf-metadata"
-
-    def __init__(self, template: str, bos_token: str, eos_token: str) -> None:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos_token,
-                                              bos_token=bos_token)
-        self._bos = bos_token
-        self.stop_strings = tuple(s for s in (eos_token,) if s)
-        self.renders_bos = bool(bos_token) and "bos_token" in template
-
-    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
-        self._formatter.add_generation_prompt = add_generation_prompt
-        return self._formatter(messages=list(messages)).prompt
-
-
-def template_for(metadata: dict[str, str], token_text: Callable[[int], str]) -> ChatTemplate:
-    """Pick the chat template: the GGUF's own, else the family's known format, else ChatML."""
-    template = metadata.get("tokenizer.chat_template")
-    if template:
-        bos = _special(metadata, "tokenizer.ggml.bos_token_id", token_text)
-        eos = _special(metadata, "tokenizer.ggml.eos_token_id", token_text)
-        return JinjaTemplate(template, bos, eos)
-    if metadata.get("general.architecture", "").startswith("gemma"):
-        return GemmaTemplate()
-    return ChatMLTemplate()
-
-
-def _special(metadata: dict[str, str], key: str, token_text: Callable[[int], str]) -> str:
-    try:
-        return token_text(int(metadata[key]))
-    except (KeyError, ValueError):
-        return ""
-
 
 # ---------------------------------------------------------------- the controller
 
@@ -209,17 +123,8 @@ class Controller:
         """
         if self.lora_path is None or on == self._adapter_on:
             return
-        import llama_cpp
-
         with self.lock:
-            if on:
-                adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.llama._lora_adapter)
-                scales = (ctypes.c_float * 1)(self.llama.lora_scale)
-                failed = llama_cpp.llama_set_adapters_lora(self.llama._ctx.ctx, adapters, 1,
-                                                           scales)
-            else:
-                failed = llama_cpp.llama_set_adapters_lora(self.llama._ctx.ctx, None, 0, None)
-            if failed:
+            if not switch_lora(self.llama, on):
                 raise RuntimeError(f"could not switch the LoRA adapter {self.lora_path}")
             self._adapter_on = on
             self.llama.n_tokens = 0
@@ -293,27 +198,25 @@ class Controller:
             del self._prefix_states[(self._adapter_on, best[0])]
 
     def _snapshot(self) -> tuple[bytes, np.ndarray, int]:
-        import llama_cpp
-
-        ctx = self.llama._ctx.ctx
-        size = llama_cpp.llama_state_get_size(ctx)
-        buffer = (ctypes.c_uint8 * int(size))()
-        used = llama_cpp.llama_state_get_data(ctx, buffer, size)
         n_tokens = self.llama.n_tokens
-        return bytes(buffer[: int(used)]), self.llama.input_ids[:n_tokens].copy(), n_tokens
+        return save_state(self.llama), self.llama.input_ids[:n_tokens].copy(), n_tokens
 
     def _restore(self, saved: tuple[bytes, np.ndarray, int]) -> bool:
         """Load a saved state into the context; False (and an empty cache) if it does not fit."""
-        import llama_cpp
-
         data, input_ids, n_tokens = saved
-        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if llama_cpp.llama_state_set_data(self.llama._ctx.ctx, buffer, len(data)) != len(data):
+        if not restore_state(self.llama, data):
             self.llama.n_tokens = 0  # the cache is then rebuilt on the next call
             return False
         self.llama.input_ids[:n_tokens] = input_ids
         self.llama.n_tokens = n_tokens
         return True
+
+    def forget_context(self) -> None:
+        """Empty the KV cache and the saved prefixes in memory (a benchmark's cold start)."""
+        with self.lock:
+            self._prefix_states.clear()
+            self.llama.reset()
+            self.llama.n_tokens = 0
 
     @property
     def device(self) -> str:
@@ -326,6 +229,10 @@ class Controller:
 
     def token_text(self, token: int) -> str:
         return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """The text of a token span (a copied argument), without special-token text."""
+        return self.llama.detokenize(list(tokens)).decode("utf-8", errors="replace")
 
     def prompt_tokens(self, messages: Sequence[Message], add_generation_prompt: bool = True
                       ) -> list[int]:
@@ -356,8 +263,7 @@ class Controller:
             self.stats.prompt_tokens += len(new)
             self.stats.prompt_seconds += elapsed
         self.stats.reused_tokens += prefix
-        pointer = llama._ctx.get_logits_ith(-1)
-        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+        return last_logits(llama, self.n_vocab)
 
     def continuation_logprob(self, prefix: Sequence[int], continuation: Sequence[int]) -> float:
         """How likely ``continuation`` is after ``prefix``: the sum of its tokens' log
@@ -372,14 +278,7 @@ class Controller:
         if rest:
             if len(prefix) + len(rest) >= self.n_ctx or len(rest) > llama.n_batch:
                 raise ContextOverflowError(f"{len(prefix) + len(rest)} tokens do not fit")
-            start = llama.n_tokens
-            llama._batch.set_batch(batch=rest, n_past=start, logits_all=True)
-            llama._ctx.decode(llama._batch)
-            llama.input_ids[start:start + len(rest)] = rest
-            llama.n_tokens = start + len(rest)
-            every = np.ctypeslib.as_array(llama._ctx.get_logits(),
-                                          shape=(len(rest) * self.n_vocab,))
-            rows.extend(every.reshape(len(rest), self.n_vocab).copy())
+            rows.extend(logits_of_batch(llama, rest, self.n_vocab))
         total = 0.0
         for logits, token in zip(rows, continuation, strict=True):
             shifted = logits - logits.max()
@@ -580,32 +479,6 @@ def _looping(tokens: list[int], window: int = 12, repeats: int = 4) -> bool:
             if all(tail[i] == tail[i % size] for i in range(span)) and span >= 8:
                 return True
     return False
-
-
-# llama.cpp's log levels (ggml.h): 1 debug, 2 info, 3 warning, 4 error, 5 continues the last.
-# llama-cpp-python 0.3.36 maps them with an older table and prints its warnings even when not
-# verbose (a line per LoRA tensor, "using full-size SWA cache"): only errors reach stderr here.
-_LLAMA_LOG_ERROR, _LLAMA_LOG_CONTINUE = 4, 5
-_llama_log_state = {"last": 0, "callback": None}
-
-
-def quiet_llama_logs() -> None:
-    """Route llama.cpp's log through a callback that prints errors only (set once)."""
-    if _llama_log_state["callback"] is not None:
-        return
-    import sys
-
-    import llama_cpp
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        if level != _LLAMA_LOG_CONTINUE:
-            _llama_log_state["last"] = level
-        if _llama_log_state["last"] == _LLAMA_LOG_ERROR:
-            print(text.decode("utf-8", errors="replace"), end="", file=sys.stderr, flush=True)
-
-    _llama_log_state["callback"] = callback  # kept referenced: llama.cpp holds the pointer
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 _shared: dict[tuple, Controller] = {}

@@ -140,7 +140,7 @@ class Live(Policy):
         span = self.controller.copy_span(tokens, self.request_tokens,
                                          self.controller.tokens_starting_with('"'),
                                          self.max_text_tokens, self.starts)
-        return self.controller.llama.detokenize(span).decode("utf-8", errors="replace")
+        return self.controller.detokenize(span)
 
     def prefers_reference(self, tokens, refs, what):
         logits = self.controller.logits_for(tokens)
@@ -200,8 +200,7 @@ class Replay(Policy):
         wanted = text.strip()
         for start in self.starts:
             for end in range(start + 1, min(len(source), start + self.max_text_tokens) + 1):
-                piece = self.controller.llama.detokenize(source[start:end]).decode(
-                    "utf-8", errors="replace").strip()
+                piece = self.controller.detokenize(source[start:end]).strip()
                 if piece == wanted:
                     return list(source[start:end])
                 if len(piece) > len(wanted) + 4:

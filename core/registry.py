@@ -43,6 +43,9 @@ MODEL_COLUMNS = {
 CONTROLLER_RUNTIME = "llama.cpp"
 ADAPTER_RUNTIME = "llama.cpp-lora"
 LLM_RUNTIMES = (CONTROLLER_RUNTIME, ADAPTER_RUNTIME)
+RANKING = "preference desc, downloads desc, likes desc, id"
+# Where the default set's files come from (``ModelRecord.source``), never the hub.
+PACKAGED_SOURCES = ("pypi", "apt", "debian", "repo")
 
 
 @dataclass
@@ -58,8 +61,13 @@ class ModelRecord:
     source: str
     tags: list[str] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)
+    # Hub numbers, read from the model's hub page at import (0: not known, as for a local or
+    # offline import and for the default set, which comes from packages, not the hub).
     downloads: int = 0
     likes: int = 0
+    # Conductor's own ranking prior among models of one task, declared for its default set
+    # (which voice, which recognizer to try first); ranked before hub downloads.
+    preference: int = 0
     size_bytes: int = 0
     sha256: str = ""
     quantization: str = ""
@@ -106,6 +114,16 @@ def m003_models_fts(db: sqlite_utils.Database) -> None:
 @MIGRATIONS
 def m004_model_skill(db: sqlite_utils.Database) -> None:
     db["models"].add_column("skill", str, not_null_default="")
+
+
+@MIGRATIONS
+def m005_model_preference(db: sqlite_utils.Database) -> None:
+    """The default set's "downloads" and "likes" were numbers Conductor declared, not the hub's:
+    they move to ``preference``, and the hub columns keep only what a hub said."""
+    db["models"].add_column("preference", int, not_null_default=0)
+    packaged = " or ".join(f"source like '{scheme}:%'" for scheme in PACKAGED_SOURCES)
+    db.execute(f"update models set preference = downloads, downloads = 0, likes = 0 "
+               f"where {packaged}")
 
 
 _now = now
@@ -172,11 +190,11 @@ class Registry:
 
     def all(self, task: str | None = None) -> list[ModelRecord]:
         if task is None:
-            rows = self.db["models"].rows_where(order_by="task, downloads desc, id")
+            rows = self.db["models"].rows_where(order_by=f"task, {RANKING}")
         else:
             rows = self.db.query(
                 "select models.* from models join model_tasks on model_tasks.model_id = models.id"
-                " where model_tasks.task = ? order by downloads desc, likes desc, id",
+                f" where model_tasks.task = ? order by {RANKING}",
                 [task],
             )
         return [self._record(row) for row in rows]
@@ -202,7 +220,8 @@ class Registry:
     ) -> list[ModelRecord]:
         """Installed models for a task that fit the memory budget, best-ranked first.
 
-        Ranked by downloads then likes, as HuggingGPT does. Controller rows
+        Ranked by Conductor's declared preference, then hub downloads and likes (HuggingGPT
+        ranks by downloads). Controller rows
         (``runtime = llama.cpp``) are excluded: they are the controller, not experts.
         """
         result = []

@@ -14,10 +14,10 @@ run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.events import Emit, EventKind
 from core.languages import code_of
 from core.llm import Controller
 from core.plan import TaskNode
@@ -60,13 +60,13 @@ class Selector:
         self.top_k = top_k
 
     def select(self, request: str, plan: list[TaskNode],
-               on_event: Callable[[str, dict], None] | None = None) -> list[Choice]:
+               on_event: Emit | None = None) -> list[Choice]:
         choices = []
         for node in plan:
             choice = self.select_one(request, node)
             choices.append(choice)
             if on_event:
-                on_event("choice", choice.to_json())
+                on_event(EventKind.CHOICE, choice.to_json())
         return choices
 
     def select_one(self, request: str, node: TaskNode) -> Choice:

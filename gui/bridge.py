@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from core.config import Settings
+from core.events import Event, EventKind
 
 AssistantFactory = Callable[[Settings], Any]
 
@@ -32,8 +33,8 @@ def _default_factory(settings: Settings) -> Any:
 class AssistantBridge(QObject):
     """Queues work for the Assistant and turns its events into UI-thread signals."""
 
-    event = Signal(str, object)  # (kind, data) exactly as the Assistant emits them
-    finished = Signal(object)  # the result dict of a completed ask (done or cancelled)
+    event = Signal(object)  # a ``core.events.Event``, exactly as the Assistant emits it
+    finished = Signal(object)  # the ``RunResult`` of a completed ask (done or cancelled)
     failed = Signal(str)  # a request that raised: the message to show
     loading = Signal(str)  # what is loading now; "" when loading ended
     warmed = Signal(object)  # warm-up ended: {"planner": id, "writer": id, "seconds": {...}}
@@ -141,9 +142,9 @@ class AssistantBridge(QObject):
             self._emit(self.loading, loading_text(ids, set()))
             done: set[str] = set()
 
-            def progress(kind: str, data: dict[str, Any]) -> None:
-                if kind == "warm_up" and data.get("status") == "done":
-                    done.add(data.get("part", ""))
+            def progress(event: Event) -> None:
+                if event.kind == EventKind.WARM_UP and event.data.get("status") == "done":
+                    done.add(event.data.get("part", ""))
                     if done < {"planner", "writer"}:
                         self._emit(self.loading, loading_text(ids, done))
 
@@ -166,12 +167,12 @@ class AssistantBridge(QObject):
             return
         self._emit(self.finished, result)
 
-    def _forward(self, kind: str, data: dict[str, Any]) -> None:
-        if self._closed and kind == "token":
+    def _forward(self, event: Event) -> None:
+        if self._closed and event.kind == EventKind.TOKEN:
             # the window is gone: end the answer's generation now rather than make the app's
             # exit wait for it (the run is recorded as failed with this reason)
             raise RuntimeError("the window was closed while answering")
-        self._emit(self.event, kind, data)
+        self._emit(self.event, event)
 
     @staticmethod
     def _emit(signal: Any, *args: Any) -> None:

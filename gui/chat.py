@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.events import CANCELLED, RunResult
 from gui.results import ResultCard
 from gui.theme import status_color
 
@@ -155,28 +156,26 @@ class AssistantMessage(QWidget):
         self.cards.append(card)
         self.results.addWidget(card)
 
-    def finish(self, result: dict[str, Any]) -> None:
-        self.status = result.get("status", "done")
-        self.answer_text = result.get("answer") or self.answer_text
+    def finish(self, result: RunResult) -> None:
+        self.status = result.status
+        self.answer_text = result.answer or self.answer_text
         self.answer.setText(self.answer_text)
         self.answer.setVisible(bool(self.answer_text))
         self.copy_button.setVisible(bool(self.answer_text))
-        if self.workspace is None and result.get("workspace"):
-            self.workspace = Path(result["workspace"])
-        for task in result.get("tasks", []):  # tasks whose events were missed (a replay)
+        if self.workspace is None and result.workspace:
+            self.workspace = Path(result.workspace)
+        for task in result.tasks:  # tasks whose events were missed (a replay)
             if task["id"] not in self.tasks:
                 self.add_task(task)
-        timings = result.get("timings") or {}
-        if self.status == "cancelled":
+        if self.status == CANCELLED:
             self.set_status("stopped")
             self.status_label.setStyleSheet(f"color: {status_color('cancelled').name()};")
         else:
             self.set_status("")
-        if timings.get("total") is not None:
-            models = result.get("models") or []
-            text = f"{timings['total']:.1f} s"
-            if models:
-                text += " · " + ", ".join(models)
+        if result.timings.get("total") is not None:
+            text = f"{result.timings['total']:.1f} s"
+            if result.models:
+                text += " · " + ", ".join(result.models)
             self.footer.setText(text)
             self.footer.show()
 
@@ -563,13 +562,3 @@ class ChatView(QWidget):
         elif data.hasImage():
             self.composer.editor.insertFromMimeData(data)
             event.acceptProposedAction()
-
-
-def stored_result(run: dict[str, Any]) -> dict[str, Any]:
-    """A stored run in the shape of an ``ask`` result, so replay and live share one renderer."""
-    tasks = [{**t, "id": t["task_id"]} for t in run.get("tasks", [])]
-    return {"status": run.get("status"), "answer": run.get("answer") or "",
-            "workspace": run.get("workspace"), "tasks": tasks,
-            "timings": run.get("timings") or {}, "models": sorted({t["model"] for t in tasks
-                                                                    if t.get("model")})}
-

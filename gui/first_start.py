@@ -2,14 +2,12 @@
 
 Without a controller GGUF nothing can plan or answer, and the alternative is a traceback on the
 first request. This page lists the default model set with what is present, missing, or impossible
-(its package is not installed), and runs ``core.model_cache.build`` in the background
-with a progress bar; when it ends the window switches to the chat.
+(its package is not installed), and runs ``Services.build_cache`` in the background with a
+progress bar; when it ends the window switches to the chat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,59 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import Settings
+from core.services import CacheBuilder, Services
 from gui.theme import status_color
 from gui.worker import Job
-
-Builder = Callable[..., list[dict]]
-
-
-def missing_controller(settings: Settings) -> str | None:
-    """Why no request could run now (no usable planner or writer), or None when both are there:
-    the Assistant's own choice of each role (``core.assistant.resolve_role``), so the page and
-    the first request never disagree."""
-    from core.assistant import NoControllerError, resolve_role
-    from core.registry import Registry
-
-    cache = settings.cache_path
-    if not (cache / "registry.db").exists():
-        return f"The model cache at {cache} has not been built yet."
-    registry = Registry(cache)
-    for role in ("planner", "writer"):
-        try:
-            resolve_role(registry, settings, role)
-        except NoControllerError as exc:
-            reason = str(exc)
-            return reason[0].upper() + reason[1:] + "."
-    return None
-
-
-def default_builder() -> Builder:
-    from core.model_cache import build
-
-    return build
-
-
-def model_states(cache: Path) -> list[tuple[str, str, str]]:
-    """(id, task, state) for each default model: installed, missing, or unavailable."""
-    from core.registry import ModelNotFoundError, Registry
-    from core.runners import default_models
-
-    registry = Registry(cache) if (cache / "registry.db").exists() else None
-    states = []
-    for default in default_models():
-        record = default.record
-        state = "missing"
-        if registry is not None:
-            try:
-                present = registry.resolve(registry.get(record.id)).exists()
-            except ModelNotFoundError:
-                present = False
-            state = "installed" if present else state
-        if state == "missing" and default.available is not None and not default.available():
-            state = "unavailable"
-        states.append((record.id, record.task, state))
-    return states
 
 
 class FirstStartPage(QWidget):
@@ -85,10 +33,10 @@ class FirstStartPage(QWidget):
 
     ready = Signal()
 
-    def __init__(self, settings: Settings, reason: str, builder: Builder | None = None,
+    def __init__(self, services: Services, reason: str, builder: CacheBuilder | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self.services = services
         self.builder = builder
         self.job: Job | None = None
         outer = QVBoxLayout(self)
@@ -140,7 +88,7 @@ class FirstStartPage(QWidget):
         self.list.clear()
         words = {"installed": ("✓ installed", "done"), "missing": ("missing", "waiting"),
                  "unavailable": ("package not installed: cannot be built", "failed")}
-        for model_id, task, state in model_states(self.settings.cache_path):
+        for model_id, task, state in self.services.default_model_states():
             text, color = words[state]
             item = QTreeWidgetItem([model_id, task, text])
             item.setForeground(2, status_color(color))
@@ -154,11 +102,10 @@ class FirstStartPage(QWidget):
 
     def build(self) -> Job:
         """Run the cache build in the background; progress goes to the bar."""
-        builder = self.builder or default_builder()
-        cache = self.settings.cache_path
+        services, builder = self.services, self.builder
 
         def work(report: Any) -> list[dict]:
-            return builder(cache, progress=report)
+            return services.build_cache(progress=report, builder=builder)
 
         self.build_button.setEnabled(False)
         self.progress.setRange(0, 0)
@@ -182,7 +129,8 @@ class FirstStartPage(QWidget):
     def _built(self, report: list[dict]) -> None:
         self.progress.hide()
         self.show_states()
-        problem = missing_controller(self.settings)
+        self.services.reopen_registry()  # the build wrote through the job thread's connection
+        problem = self.services.missing_controller()
         if problem:
             self.status.setText(f"The build finished but Conductor still cannot start: {problem}")
             self.status.setStyleSheet(f"color: {status_color('failed').name()};")

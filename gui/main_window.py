@@ -2,8 +2,8 @@
 
 It owns the one ``AssistantBridge`` and routes its signals: events go to the live assistant
 message and the work panel, the end of a run re-enables the composer and refreshes the history.
-The history list reads its own ``Store`` connection on the UI thread (WAL lets it read while the
-worker thread writes).
+The history and the model pages go through ``core.services.Services`` (their own connections
+on the UI thread; WAL lets them read while the worker thread writes).
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import Settings
+from core.events import CANCELLED, DONE, Event, EventKind, RunResult
+from core.services import CacheBuilder, Services
 from gui.bridge import AssistantBridge, AssistantFactory
-from gui.chat import AssistantMessage, ChatView, stored_result
-from gui.first_start import Builder, FirstStartPage, missing_controller
+from gui.chat import AssistantMessage, ChatView
+from gui.first_start import FirstStartPage
 from gui.models_page import ModelsPage
 from gui.settings_dialog import SettingsDialog, save_settings
 from gui.sidebar import Sidebar
@@ -45,10 +47,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings, settings_home: Path | None = None,
                  assistant_factory: AssistantFactory | None = None,
-                 builder: Builder | None = None) -> None:
+                 builder: CacheBuilder | None = None) -> None:
         super().__init__()
-        from core.store import Store
-
         self.settings = settings
         self.settings_home = Path(settings_home or settings.data_path)
         self.setWindowTitle("Conductor")
@@ -57,10 +57,10 @@ class MainWindow(QMainWindow):
         self.message: AssistantMessage | None = None
         self.running = False
         self.stopping = False
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: RunResult | None = None
         self.roles: dict[str, str] = {}  # the planner's and the writer's ids, once warmed up
         self.warm_seconds: dict[str, float] | None = None
-        self.store = Store(settings.data_path / "history.db")
+        self.services = Services(settings)
         self.bridge = AssistantBridge(settings, assistant_factory, self)
         self.bridge.event.connect(self._on_event)
         self.bridge.finished.connect(self._on_finished)
@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self.chat_page.setStretchFactor(1, 1)
         self.chat_page.setSizes([250, 700, 490])
         self.chat_page.setChildrenCollapsible(False)
-        self.models_page = ModelsPage(settings.cache_path)
+        self.models_page = ModelsPage(self.services)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.chat_page)
         self.stack.addWidget(self.models_page)
@@ -145,8 +145,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
         QShortcut(QKeySequence("Ctrl+,"), self, self.open_settings)
 
-        self.sidebar.set_store(self.store)
-        reason = missing_controller(settings)
+        self.sidebar.set_history(self.services)
+        reason = self.services.missing_controller()
         if reason:
             self._show_first_start(reason, builder)
         else:
@@ -188,8 +188,8 @@ class MainWindow(QMainWindow):
 
     # -- first start
 
-    def _show_first_start(self, reason: str, builder: Builder | None) -> None:
-        self.first_start = FirstStartPage(self.settings, reason, builder)
+    def _show_first_start(self, reason: str, builder: CacheBuilder | None) -> None:
+        self.first_start = FirstStartPage(self.services, reason, builder)
         self.first_start.ready.connect(self._setup_done)
         self.stack.addWidget(self.first_start)
         self.stack.setCurrentWidget(self.first_start)
@@ -202,7 +202,8 @@ class MainWindow(QMainWindow):
             self.first_start.deleteLater()
             self.first_start = None
         self.rail.setEnabled(True)
-        self.models_page.set_cache_dir(self.settings.cache_path)
+        self.services.reopen_registry()
+        self.models_page.refresh()
         self.show_chat()
         self.bridge.reconfigure(self.settings)
         self._start_warm_up()
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         """Show the settings dialog; ``dialog_ready(dialog)`` lets tests drive it."""
         if self.first_start is not None:
             return None
-        controllers = self.models_page.open_registry().controllers()
+        controllers = self.services.controllers()
         dialog = SettingsDialog(self.settings, controllers, parent=self)
         if dialog_ready is not None:
             dialog_ready(dialog)
@@ -235,19 +236,17 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, new: Settings) -> None:
         """Save, and use from the next request; a new data folder brings its own history."""
-        from core.store import Store
-
         save_settings(new, self.settings_home)
         moved = new.data_path != self.settings.data_path
         self.settings = new
+        self.services = Services(new)
         self.roles, self.warm_seconds = {}, None  # the warm-up below names them again
+        self.sidebar.set_history(self.services)
         if moved:
-            self.store = Store(new.data_path / "history.db")
-            self.sidebar.set_store(self.store)
             self.chat.composer.editor.paste_dir = new.data_path / "attachments"
             if not self.running:
                 self.new_chat()
-        self.models_page.set_cache_dir(new.cache_path)
+        self.models_page.set_services(self.services)
         self.bridge.reconfigure(new)
         self._show_config()
         self._start_warm_up("Settings saved. ")
@@ -273,16 +272,15 @@ class MainWindow(QMainWindow):
         self.conversation_id = conversation_id
         self.chat.clear()
         last = None
-        for row in self.store.runs(conversation_id):
-            run = self.store.run(row["id"])
-            workspace = Path(run["workspace"])
-            self.chat.add_user(run["request"], [workspace / f for f in (run["files"] or [])
-                                                if (workspace / f).is_file()])
+        for run in self.services.conversation(conversation_id):
+            workspace = Path(run.workspace)
+            self.chat.add_user(run.request, [workspace / f for f in run.files
+                                             if (workspace / f).is_file()])
             message = self.chat.add_assistant()
             message.set_workspace(workspace)
-            message.finish(stored_result(run))
-            if run["status"] not in ("done", "cancelled"):
-                message.fail(run.get("error") or f"This run was {run['status']}.")
+            message.finish(run)
+            if run.status not in (DONE, CANCELLED):
+                message.fail(run.error or f"This run was {run.status}.")
             last = run
         if last is not None:
             self.work.show_run(last)
@@ -319,25 +317,25 @@ class MainWindow(QMainWindow):
                 self.message.set_status("Stopping…")
             self.status_text.setText("Stopping after the current step…")
 
-    def _on_event(self, kind: str, data: dict[str, Any]) -> None:
-        message = self.message
+    def _on_event(self, event: Event) -> None:
+        message, kind, data = self.message, event.kind, event.data
         if message is None:
             return
-        if kind == "run":
+        if kind == EventKind.RUN:
             self.conversation_id = data["conversation_id"]
             message.set_workspace(Path(data["workspace"]))
             self.sidebar.refresh(select=self.conversation_id)
-        elif kind == "stage":
+        elif kind == EventKind.STAGE:
             if not self.stopping:
                 message.set_status(STAGE_STATUS.get(data["stage"], data["stage"]))
-        elif kind == "task_progress":
+        elif kind == EventKind.TASK_PROGRESS:
             if not self.stopping and data.get("what"):
                 message.set_status(f"Running the tasks… {data['what']}")
-        elif kind == "task_end":
+        elif kind == EventKind.TASK_END:
             message.add_task(data)
-        elif kind == "token":
+        elif kind == EventKind.TOKEN:
             message.append_token(data["text"])
-        self.work.handle(kind, data)
+        self.work.handle(event)
 
     def _end_run(self) -> None:
         self.running = False
@@ -345,15 +343,15 @@ class MainWindow(QMainWindow):
         self.chat.composer.set_running(False)
         self.sidebar.refresh(select=self.conversation_id)
 
-    def _on_finished(self, result: dict[str, Any]) -> None:
+    def _on_finished(self, result: RunResult) -> None:
         self.last_result = result
         if self.message is not None:
             self.message.finish(result)
         self.work.finish(result)
         self._end_run()
-        status = result.get("status", "done")
-        total = (result.get("timings") or {}).get("total")
-        self.status_text.setText("Stopped." if status == "cancelled"
+        status = result.status
+        total = result.timings.get("total")
+        self.status_text.setText("Stopped." if status == CANCELLED
                                  else f"Answered in {total:.1f} s." if total else "Done.")
         self.run_finished.emit(status)
 

@@ -1,9 +1,8 @@
 """The Models page: the registry as a searchable table, details, checksums, and import.
 
 Search is the registry's full-text index (id, description, tags). Checksum checks and imports
-hash whole model folders, so they run as background jobs with a progress bar; each job opens its
-own ``Registry`` because a SQLite connection belongs to the thread that opened it. Import lives in
-``core.importer``; when that module is not there, the page says so instead of failing.
+hash whole model folders, so they run as background jobs with a progress bar. Everything goes
+through ``core.services.Services``, which opens a connection per thread.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.services import Services
 from gui.theme import status_color
 from gui.worker import Job, progress_parts
 
@@ -47,13 +47,25 @@ def human_size(size: int) -> str:
     return f"{value:.1f} GB"
 
 
+def ranking_rows(record: Any) -> list[tuple[str, str]]:
+    """What ranks the model among others of its task, named as what it is: Conductor's
+    declared preference (the default set) and the hub's numbers (only when a hub gave them)."""
+    rows = []
+    if record.preference:
+        rows.append(("Preference", f"{record.preference:,} (declared by Conductor; ranks it "
+                                   "among models of the same task)"))
+    if record.downloads or record.likes:
+        rows.append(("Hub", f"{record.downloads:,} downloads, {record.likes:,} likes (read "
+                            "at import)"))
+    return rows or [("Ranking", "no preference declared and no hub numbers")]
+
+
 class ModelsPage(QWidget):
     """Table, search, details pane and the verify/import actions."""
 
-    def __init__(self, cache_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.cache_dir = Path(cache_dir)
-        self.registry: Any = None
+        self.services = services
         self.records: list[Any] = []
         self.checksums: dict[str, str] = {}
         self.job: Job | None = None
@@ -140,25 +152,17 @@ class ModelsPage(QWidget):
 
     # -- data
 
-    def open_registry(self) -> Any:
-        if self.registry is None:
-            from core.registry import Registry
-
-            self.registry = Registry(self.cache_dir)
-        return self.registry
-
-    def set_cache_dir(self, cache_dir: Path) -> None:
-        if Path(cache_dir) != self.cache_dir:
-            self.cache_dir = Path(cache_dir)
-            self.registry = None
+    def set_services(self, services: Services) -> None:
+        """Show another cache (the settings changed): checksums seen so far are forgotten."""
+        if services.settings.cache_path != self.services.settings.cache_path:
             self.checksums = {}
+        self.services = services
         self.refresh()
 
     def refresh(self) -> None:
         """Reload rows: full-text search when the box has text, else every model."""
-        registry = self.open_registry()
         query = self.search.text().strip()
-        self.records = registry.search(query) if query else registry.all()
+        self.records = self.services.models(query)
         selected = self.selected_id()
         self.model.removeRows(0, self.model.rowCount())
         for record in self.records:
@@ -166,7 +170,7 @@ class ModelsPage(QWidget):
         self.table.resizeColumnsToContents()
         for column in range(len(COLUMNS) - 1):
             self.table.setColumnWidth(column, self.table.columnWidth(column) + 16)
-        total = len(registry.all()) if query else len(self.records)
+        total = len(self.services.models()) if query else len(self.records)
         self.count.setText(f"{len(self.records)} of {total}" if query else f"{total} installed")
         for row, record in enumerate(self.records):
             if record.id == selected:
@@ -201,13 +205,13 @@ class ModelsPage(QWidget):
         record = next((r for r in self.records if r.id == model_id), None)
         if record is None:
             return
-        path = self.open_registry().resolve(record)
+        path = self.services.model_path(record)
         rows = [
             ("Tasks", ", ".join(record.all_tasks())), ("Runtime", record.runtime),
             ("Size", human_size(record.size_bytes)), ("License", record.license),
             ("Quantization", record.quantization or "—"), ("Tags", ", ".join(record.tags)),
-            ("Downloads", f"{record.downloads:,}"), ("Likes", f"{record.likes:,}"),
-            ("Source", record.source), ("Path", str(path)), ("Installed", record.installed_at),
+            *ranking_rows(record), ("Source", record.source), ("Path", str(path)),
+            ("Installed", record.installed_at),
             ("sha256", record.sha256), ("Checksum", self.checksums.get(record.id, "not checked")),
         ]
         table = "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
@@ -258,19 +262,11 @@ class ModelsPage(QWidget):
         if self.is_busy():
             return None
         model_id = self.selected_id()
-        cache = self.cache_dir
-        ids = [model_id] if model_id else [r.id for r in self.open_registry().all()]
+        services = self.services
+        ids = [model_id] if model_id else [r.id for r in services.models()]
 
-        def work(report: Any) -> list[dict[str, str]]:
-            from core.registry import Registry
-
-            registry = Registry(cache)  # this thread's own connection
-            rows = []
-            for done, one in enumerate(ids):
-                report(done, len(ids), one)
-                rows.extend(registry.verify(one))
-            report(len(ids), len(ids), "")
-            return rows
+        def work(report: Any) -> list[dict[str, Any]]:
+            return services.verify(ids, progress=report)
 
         job = Job(work, "verify", self)
         job.done.connect(self._verified)
@@ -307,13 +303,10 @@ class ModelsPage(QWidget):
         """Register a model from a folder or file via ``core.importer`` (in the background)."""
         if self.is_busy():
             return None
-        cache = self.cache_dir
+        services = self.services
 
         def work(report: Any) -> Any:
-            from core.importer import import_model
-            from core.registry import Registry
-
-            return import_model(source, Registry(cache), progress=report)
+            return services.import_model(source, progress=report)
 
         job = Job(work, "import", self)
         job.done.connect(lambda result: self._imported(source, result))
@@ -329,6 +322,6 @@ class ModelsPage(QWidget):
                  for r in records]
         names = [n for n in names if n]
         self.say(f"Imported {', '.join(names) if names else source.name}.")
-        self.registry = None  # re-open: the import wrote through another connection
+        self.services.reopen_registry()  # the import wrote through the job's connection
         self.refresh()
 

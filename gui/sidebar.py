@@ -7,7 +7,6 @@ conversation where an invoice was read aloud even if its title says something el
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPainter
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.services import Services
 from gui.theme import muted_color
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -86,7 +86,7 @@ class Sidebar(QWidget):
         super().__init__(parent)
         self.setObjectName("sidebar")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.store: Any = None
+        self.history: Services | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 12, 10, 10)
         layout.setSpacing(8)
@@ -120,18 +120,18 @@ class Sidebar(QWidget):
         layout.addWidget(self.list, 1)
         self.setMinimumWidth(200)
 
-    def set_store(self, store: Any) -> None:
-        self.store = store
+    def set_history(self, history: Services) -> None:
+        self.history = history
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
         """Reload the list (FTS when the search box has text), keeping the selection."""
-        if self.store is None:
+        if self.history is None:
             return
         current = select or (self.list.currentItem().data(ID_ROLE)
                              if self.list.currentItem() else None)
         query = self.search.text().strip()
-        rows = self.store.conversations(query or None)
+        rows = self.history.conversations(query or None)
         self.list.clear()
         for row in rows:
             item = QListWidgetItem(row["title"] or "(untitled)")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.events import CANCELLED, Event, EventKind, RunResult
 from gui.plan_graph import PlanGraph
 from gui.theme import status_color
 
@@ -238,25 +239,26 @@ class WorkPanel(QWidget):
         self.graph.show_message("Planning…")
         self._timer.start()
 
-    def handle(self, kind: str, data: dict[str, Any]) -> None:
+    def handle(self, event: Event) -> None:
         """Apply one Assistant event."""
-        if kind == "stage":
+        kind, data = event.kind, event.data
+        if kind == EventKind.STAGE:
             self._enter_stage(data["stage"])
-        elif kind == "plan":
+        elif kind == EventKind.PLAN:
             self.set_plan(data["plan"])
             self.stages.chips["planning"].set_state("done", data.get("seconds"))
-        elif kind == "choice":
+        elif kind == EventKind.CHOICE:
             self.graph.set_task(data["task_id"], model=data.get("model") or "",
                                 reason=data.get("reason"))
             if data["task_id"] in self.cards:
                 self.cards[data["task_id"]].set_choice(data.get("model"), data.get("reason", ""))
-        elif kind == "task_start":
+        elif kind == EventKind.TASK_START:
             self.graph.set_task(data["id"], status="running", model=data.get("model"))
             if data["id"] in self.cards:
                 self.cards[data["id"]].set_status("running")
-        elif kind == "task_progress":
+        elif kind == EventKind.TASK_PROGRESS:
             self._task_progress(data)
-        elif kind == "task_end":
+        elif kind == EventKind.TASK_END:
             self._task_end(data)
 
     def set_stopping(self) -> None:
@@ -264,14 +266,14 @@ class WorkPanel(QWidget):
         self.stop_button.setText("Stopping…")
         self.summary.setText("Stopping after the current step…")
 
-    def finish(self, result: dict[str, Any]) -> None:
+    def finish(self, result: RunResult) -> None:
         """The run ended (done or cancelled): final timings from the result."""
         self._timer.stop()
         self.running = False
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")
-        timings = result.get("timings", {})
-        cancelled = result.get("status") == "cancelled"
+        timings = result.timings
+        cancelled = result.status == CANCELLED
         for stage, chip in self.stages.chips.items():
             if stage in timings:
                 chip.set_state("done", timings[stage])
@@ -283,7 +285,7 @@ class WorkPanel(QWidget):
             self.summary.setText(f"Stopped after {_fmt_seconds(timings.get('total'))}")
         else:
             self.summary.setText(f"Done in {_fmt_seconds(timings.get('total'))}")
-        for task in result.get("tasks", []):
+        for task in result.tasks:
             self._task_end(task)
 
     def fail(self, message: str) -> None:
@@ -298,21 +300,19 @@ class WorkPanel(QWidget):
 
     # -- a stored run, replayed
 
-    def show_run(self, run: dict[str, Any]) -> None:
+    def show_run(self, run: RunResult) -> None:
         """Show a finished run from the history store (plan, choices, tasks, timings)."""
         self._reset()
-        self.set_plan(run.get("plan") or [])
-        for choice in run.get("choices") or []:
-            self.handle("choice", choice)
-        for task in run.get("tasks") or []:
-            self._task_end({**task, "id": task.get("task_id", task.get("id"))})
-        timings = run.get("timings") or {}
+        self.set_plan(run.plan)
+        for choice in run.choices:
+            self.handle(Event(EventKind.CHOICE, choice))
+        for task in run.tasks:
+            self._task_end(task)
         for stage, chip in self.stages.chips.items():
-            if stage in timings:
-                chip.set_state("done", timings[stage])
-        status = run.get("status", "")
-        self.summary.setText(f"{status.capitalize()}" + (
-            f" in {_fmt_seconds(timings['total'])}" if "total" in timings else ""))
+            if stage in run.timings:
+                chip.set_state("done", run.timings[stage])
+        self.summary.setText(f"{run.status.capitalize()}" + (
+            f" in {_fmt_seconds(run.timings['total'])}" if "total" in run.timings else ""))
 
     def clear(self) -> None:
         self._reset()

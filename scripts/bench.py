@@ -88,8 +88,7 @@ def bench_controller(gguf: Path, threads: int, runs: int, gen_tokens: int) -> di
     prompt_tokens = ours.tokenize(PROMPT, add_bos=True)
 
     def ours_prompt() -> float:
-        ours.llama.reset()
-        ours.llama.n_tokens = 0
+        ours.forget_context()
         started = time.perf_counter()
         ours.logits_for(prompt_tokens)
         return len(prompt_tokens) / (time.perf_counter() - started)
@@ -151,9 +150,7 @@ def bench_planning(assistant, runs: int) -> dict[str, Any]:
     request = "Describe photo.jpg, then read the description aloud"
 
     def empty_cache() -> None:
-        controller._prefix_states.clear()
-        controller.llama.reset()
-        controller.llama.n_tokens = 0
+        controller.forget_context()
 
     def cold() -> float:
         empty_cache()
@@ -349,7 +346,7 @@ def bench_end_to_end(runs: int) -> dict[str, Any]:
         "from core import Assistant; a = Assistant(); a.ask('Hello!'); "
         "out = []\n"
         f"for _ in range({runs}):\n"
-        f"    t = time.perf_counter(); r = a.ask({DEMO!r}); w = time.perf_counter() - t\n"
+        f"    t = time.perf_counter(); r = a.ask({DEMO!r}).to_json(); w = time.perf_counter() - t\n"
         "    out.append({'wall_s': w, **r['timings']})\n"
         "devices = {t['model']: t.get('device') for t in r['tasks']}\n"
         "devices[a.planner_record().id] = a.controller.device\n"
@@ -397,7 +394,7 @@ def bench_writer(assistant, runs: int) -> dict[str, Any]:
     prompt = writer.tokenize(PROMPT, add_bos=True)
 
     def prompt_rate() -> float:
-        writer.llama.n_tokens = 0
+        writer.forget_context()
         started = time.perf_counter()
         writer.logits_for(prompt)
         return len(prompt) / (time.perf_counter() - started)

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.events import Event, EventKind  # noqa: E402
+
 DEFAULT_DATA = ROOT / "benchmarks" / "answers_dev.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"
 ROLE_FLAGS = ("controller", "planner", "writer")
@@ -458,9 +460,9 @@ def run_item(assistant, item: Item, paths: dict[str, Path],
                            "files": item.files, "follow_up_of": item.follow_up_of}
     seen_conversation: list[str] = []
 
-    def on_event(kind: str, data: dict[str, Any]) -> None:
-        if kind == "run" and data.get("conversation_id"):
-            seen_conversation.append(data["conversation_id"])
+    def on_event(event: Event) -> None:
+        if event.kind == EventKind.RUN and event.data.get("conversation_id"):
+            seen_conversation.append(event.data["conversation_id"])
 
     conversation = None
     if item.follow_up_of:
@@ -474,7 +476,7 @@ def run_item(assistant, item: Item, paths: dict[str, Path],
     clock = time.perf_counter()
     try:
         result = assistant.ask(item.request, files=[paths[f] for f in item.files],
-                               conversation_id=conversation, on_event=on_event)
+                               conversation_id=conversation, on_event=on_event).to_json()
     except Exception as exc:  # any error fails this item only
         row.update({"seconds": round(time.perf_counter() - clock, 3), "summary": "",
                     "plan": [], "passed": False, "error": f"{type(exc).__name__}: {exc}",

@@ -31,25 +31,26 @@ DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep
 
 def test_ask_runs_the_four_stages_and_reports_models_and_files(shared_assistant):
     events = []
-    result = shared_assistant.ask(DEMO, on_event=lambda kind, data: events.append((kind, data)))
+    result = shared_assistant.ask(
+        DEMO, on_event=lambda event: events.append((event.kind, event.data)))
     stages = [d["stage"] for k, d in events if k == "stage"]
     assert stages == ["planning", "selection", "execution", "response"]
-    assert [n["task"] for n in result["plan"]] == ["text-to-speech",
+    assert [n["task"] for n in result.plan] == ["text-to-speech",
                                                    "automatic-speech-recognition"]
-    assert all(c["model"] for c in result["choices"])
-    wav = result["files_made"][0]
-    assert wav.startswith(result["workspace"])
+    assert all(c["model"] for c in result.choices)
+    wav = result.files_made[0]
+    assert wav.startswith(result.workspace)
     with wave.open(wav) as handle:
         seconds = handle.getnframes() / handle.getframerate()
     assert 1.5 < seconds < 8
-    transcript = result["tasks"][1]["outputs"]["text"]
+    transcript = result.tasks[1]["outputs"]["text"]
     assert heard(transcript, {"offline", "keep", "data", "private"}), transcript
     streamed = "".join(d["text"] for k, d in events if k == "token")
-    assert streamed.strip() == result["answer"]
-    for model in result["models"]:
-        assert model in result["answer"]
-    assert os.path.basename(wav) in result["answer"]
-    run = shared_assistant.store.run(result["run_id"])
+    assert streamed.strip() == result.answer
+    for model in result.models:
+        assert model in result.answer
+    assert os.path.basename(wav) in result.answer
+    run = shared_assistant.store.run(result.run_id)
     assert run["status"] == "done" and len(run["tasks"]) == 2
     assert run["artifacts"][0]["path"] == os.path.basename(wav)
 
@@ -57,20 +58,20 @@ def test_ask_runs_the_four_stages_and_reports_models_and_files(shared_assistant)
 def test_follow_up_uses_the_previous_result(shared_assistant, tmp_path):
     image = text_image(tmp_path / "note.png", "Meeting moved to Friday")
     first = shared_assistant.ask("What does the text in note.png say?", files=[image])
-    assert [n["task"] for n in first["plan"]] == ["image-to-text"]
-    assert {"meeting", "friday"} <= words(first["tasks"][0]["outputs"]["text"])
+    assert [n["task"] for n in first.plan] == ["image-to-text"]
+    assert {"meeting", "friday"} <= words(first.tasks[0]["outputs"]["text"])
     second = shared_assistant.ask("Please read that out loud.",
-                                  conversation_id=first["conversation_id"])
-    assert [n["task"] for n in second["plan"]] == ["text-to-speech"]
-    spoken = second["tasks"][0]["outputs"]["text"]
+                                  conversation_id=first.conversation_id)
+    assert [n["task"] for n in second.plan] == ["text-to-speech"]
+    spoken = second.tasks[0]["outputs"]["text"]
     assert {"meeting", "friday"} <= words(spoken)
-    assert second["files_made"][0].endswith(".wav")
+    assert second.files_made[0].endswith(".wav")
 
 
 def test_chit_chat_gets_a_direct_answer(shared_assistant):
     result = shared_assistant.ask("Hello!")
-    assert result["plan"] == [] and result["tasks"] == []
-    assert result["answer"]
+    assert result.plan == [] and result.tasks == []
+    assert result.answer
 
 
 @pytest.mark.parametrize("make, message", [
@@ -149,15 +150,15 @@ def test_stop_during_planning_cancels_the_run_cleanly(shared_assistant):
 
     cancel = threading.Event()
 
-    def on_event(kind, data):
-        if kind == "stage" and data["stage"] == "planning":
+    def on_event(event):
+        if event.kind == "stage" and event.data["stage"] == "planning":
             cancel.set()  # the user presses Stop as soon as planning starts
 
     result = shared_assistant.ask(DEMO, on_event=on_event, cancel=cancel)
-    assert result["status"] == "cancelled" and result["tasks"] == []
-    assert shared_assistant.store.run(result["run_id"])["status"] == "cancelled"
+    assert result.status == "cancelled" and result.tasks == []
+    assert shared_assistant.store.run(result.run_id)["status"] == "cancelled"
     after = shared_assistant.ask("Hello!")  # the assistant stays usable
-    assert after["status"] == "done"
+    assert after.status == "done"
 
 
 def test_a_follow_up_after_sixty_turns_uses_the_last_one(shared_assistant):
@@ -173,5 +174,5 @@ def test_a_follow_up_after_sixty_turns_uses_the_last_one(shared_assistant):
                                  "status": "done", "args": {}, "outputs": {"text": text}})
         store.update_run(run_id, answer=text, status="done")
     result = shared_assistant.ask("Please read that out loud.", conversation_id=conversation)
-    assert [t["task"] for t in result["tasks"]] == ["text-to-speech"]
-    assert "swordfish" in result["tasks"][0]["outputs"]["text"]
+    assert [t["task"] for t in result.tasks] == ["text-to-speech"]
+    assert "swordfish" in result.tasks[0]["outputs"]["text"]

@@ -24,6 +24,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QDropEvent, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
+from core.events import Event, EventKind, RunResult  # noqa: E402
+
 DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep your data "
         "private")
 RUN_TIMEOUT_MS = 300_000  # two shared CPU cores: a full run can take a minute or two
@@ -80,7 +82,7 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
         0: "text-to-speech", 1: "automatic-speech-recognition"}
     assert [(e.source.task_id, e.target.task_id) for e in graph.edges] == [(0, 1)]
     assert all(n.status == "done" and n.model for n in graph.nodes.values())
-    for choice in result["choices"]:
+    for choice in result.choices:
         card = window.work.cards[choice["task_id"]]
         assert choice["model"] in card.model.text() and card.status == "done"
         assert card.reason.text().startswith("Why:")
@@ -90,9 +92,9 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
     message = window.chat.assistant_messages()[-1]
     tokens = [d["text"] for k, d in events if k == "token"]
     assert message.tokens == len(tokens) >= 2  # the summary (in pieces), then the results
-    assert message.answer.text() == result["answer"]
-    assert "".join(tokens).strip() == result["answer"]
-    assert "\nResults:\n" in result["answer"]  # several lines, all of them laid out
+    assert message.answer.text() == result.answer
+    assert "".join(tokens).strip() == result.answer
+    assert "\nResults:\n" in result.answer  # several lines, all of them laid out
     assert message.answer.height() >= message.answer.heightForWidth(message.answer.width())
     transcript = [c for c in message.cards if c.task["task"] == "automatic-speech-recognition"]
     assert heard(transcript[0].task["outputs"]["text"], {"offline", "data", "private"})
@@ -119,7 +121,7 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
     assert saved.read_bytes() == player.path.read_bytes()
 
     # history: the conversation is in the sidebar, searchable, and reopens with its results
-    conversation = result["conversation_id"]
+    conversation = result.conversation_id
     assert window.sidebar.ids()[0] == conversation
     window.sidebar.search.setText("transcribe recording")
     qtbot.waitUntil(lambda: window.sidebar.ids() == [conversation], timeout=5000)
@@ -130,7 +132,7 @@ def test_request_streams_answer_draws_plan_and_plays_audio(make_window, qtbot, t
     assert window.conversation_id is None and window.chat.assistant_messages() == []
     window.open_conversation(conversation)
     reopened = window.chat.assistant_messages()
-    assert len(reopened) == 1 and reopened[0].answer.text() == result["answer"]
+    assert len(reopened) == 1 and reopened[0].answer.text() == result.answer
     assert [len(c.audio) for c in reopened[0].cards] == [1, 0]
     assert set(window.work.graph.nodes) == {0, 1}
 
@@ -181,9 +183,12 @@ def test_models_page_lists_searches_and_verifies(make_window, qtbot, registry):
 
 
 def test_models_page_imports_a_model_with_progress(qtbot, tmp_path, registry):
+    from core.config import Settings
+    from core.services import Services
     from gui.models_page import ModelsPage
 
-    page = ModelsPage(tmp_path / "cache")  # a private cache: the shared one stays untouched
+    private = Settings(data_dir=str(tmp_path / "data"), model_cache=str(tmp_path / "cache"))
+    page = ModelsPage(Services(private))  # a private cache: the shared one stays untouched
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -360,15 +365,16 @@ class _SlowSummary:
         import threading
 
         plan = [{"id": 0, "task": "summarization", "dep": [-1], "args": {"text": request}}]
-        on_event("stage", {"stage": "planning", "status": "start"})
-        on_event("plan", {"plan": plan, "seconds": 0.1})
-        on_event("stage", {"stage": "execution", "status": "start"})
-        on_event("task_start", {"id": 0, "task": "summarization", "model": "test/writer"})
+        on_event(Event(EventKind.STAGE, {"stage": "planning", "status": "start"}))
+        on_event(Event(EventKind.PLAN, {"plan": plan, "seconds": 0.1}))
+        on_event(Event(EventKind.STAGE, {"stage": "execution", "status": "start"}))
+        on_event(Event(EventKind.TASK_START,
+                       {"id": 0, "task": "summarization", "model": "test/writer"}))
 
         def work() -> None:  # the executor emits task_progress from its task threads
             for done in (1, 2):
-                on_event("task_progress", {"id": 0, "done": done, "total": 5,
-                                           "what": f"summarizing part {done} of 5"})
+                on_event(Event(EventKind.TASK_PROGRESS, {"id": 0, "done": done, "total": 5,
+                                                         "what": f"summarizing part {done} of 5"}))
 
         thread = threading.Thread(target=work)
         thread.start()
@@ -376,10 +382,10 @@ class _SlowSummary:
         self.release.wait(60)
         task = {"id": 0, "task": "summarization", "model": "test/writer", "status": "done",
                 "seconds": 1.0, "args": plan[0]["args"], "outputs": {"text": "short"}}
-        on_event("task_end", task)
-        return {"status": "done", "answer": "short", "tasks": [task],
-                "timings": {"planning": 0.1, "execution": 1.0, "total": 1.2},
-                "models": ["test/writer"]}
+        on_event(Event(EventKind.TASK_END, task))
+        return RunResult("r1", "c1", request, [], "", answer="short", tasks=[task],
+                         timings={"planning": 0.1, "execution": 1.0, "total": 1.2},
+                         models=["test/writer"])
 
 
 def test_warm_up_failure_shows_in_the_status_bar(make_window, qtbot):
@@ -431,8 +437,8 @@ def test_multi_line_answer_shows_whole(qtbot, tmp_path):
               + ", ".join((names * 3)[: i + 1]) for i in range(1, 13)]
     lines.append("Files: none")
     answer = "\n".join(lines)
-    message.finish({"status": "done", "answer": answer, "timings": {"total": 1.2},
-                    "models": ["spacy/en_core_web_sm"]})
+    message.finish(RunResult("r1", "c1", "list the names", [], "", answer=answer,
+                             timings={"total": 1.2}, models=["spacy/en_core_web_sm"]))
     label = message.answer
     for width in (700, 520, 900):
         view.resize(width, 700)

@@ -116,7 +116,7 @@ def test_demo_retrieval_prefers_similar_requests_with_the_same_file_kinds():
 
 
 def test_chat_template_comes_from_gguf_metadata_else_the_family():
-    from core.llm import ChatMLTemplate, GemmaTemplate, JinjaTemplate, template_for
+    from core.chat_templates import ChatMLTemplate, GemmaTemplate, JinjaTemplate, template_for
 
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     chatml = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"

@@ -60,7 +60,7 @@ def test_import_reads_the_chat_template_and_licence(smollm2):
 
 
 def test_controller_speaks_its_own_chat_format(smol_assistant):
-    from core.llm import JinjaTemplate
+    from core.chat_templates import JinjaTemplate
 
     controller = smol_assistant.controller
     assert isinstance(controller.template, JinjaTemplate)
@@ -86,11 +86,11 @@ def test_plans_with_retrieved_demos(smol_assistant):
 
 def test_answers_a_request_end_to_end(smol_assistant):
     result = smol_assistant.ask("Read this aloud: good morning, the library opens at nine")
-    assert result["status"] == "done"
-    assert [t["task"] for t in result["tasks"]] == ["text-to-speech"]
-    assert result["tasks"][0]["status"] == "done"
-    wav = Path(result["files_made"][0])
+    assert result.status == "done"
+    assert [t["task"] for t in result.tasks] == ["text-to-speech"]
+    assert result.tasks[0]["status"] == "done"
+    wav = Path(result.files_made[0])
     with wave.open(str(wav)) as audio:
         seconds = audio.getnframes() / audio.getframerate()
     assert 1.0 < seconds < 10.0
-    assert wav.name in result["answer"]  # the answer names the file it made
+    assert wav.name in result.answer  # the answer names the file it made

@@ -151,8 +151,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             skill="faces",
             tags=["face-detection", "faces", "people", "person", "haar-cascade", "opencv"],
             quantization="",
-            downloads=3_000,
-            likes=60,
+            preference=3_000,
             # Histogram equalisation helps on faces under uneven light; the settings are
             # OpenCV's documented defaults for this cascade.
             params={"cascade": FACE_XML, "label": "face", "scale_factor": 1.1,
@@ -177,8 +176,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             skill="cat-faces",
             tags=["cat", "cats", "animal", "pet", "face-detection", "haar-cascade", "opencv"],
             quantization="",
-            downloads=800,
-            likes=20,
+            preference=800,
             # A finer scale step and fewer neighbours than for human faces: this cascade fires
             # less often, and with 1.1/5 it found nothing on scikit-image's cat photo.
             params={"cascade": CAT_XML, "label": "cat face", "scale_factor": 1.05,

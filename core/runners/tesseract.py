@@ -180,8 +180,7 @@ DEFAULT_MODELS: list[DefaultModel] = [
             quantization="",
             # Not hosted on the Hugging Face hub; a modest figure keeps it ranked below
             # PP-OCR, which reads photos better, while remaining a real choice for documents.
-            downloads=2_000,
-            likes=50,
+            preference=2_000,
             params={"language": LANGUAGE, "psm": 3, "engine": "lstm"},
         ),
         install=install_eng,
