@@ -59,7 +59,7 @@ def _audio_outputs() -> list:
 
 def _events(window) -> list[tuple[str, dict]]:
     seen: list[tuple[str, dict]] = []
-    window.bridge.event.connect(lambda kind, data: seen.append((kind, data)))
+    window.bridge.event.connect(lambda event: seen.append((event.kind, event.data)))
     return seen
 
 
@@ -155,7 +155,7 @@ def test_escape_stops_a_run_and_the_window_stays_usable(make_window, qtbot):
     assert {c.status for c in window.work.cards.values()} <= {"cancelled"}
     assert not window.running and window.chat.composer.send_button.text() == "Send"
     assert window.chat.composer.send_button.isEnabled()
-    run = window.store.runs(window.conversation_id)[-1]
+    run = window.services.runs(window.conversation_id)[-1]
     assert run["status"] == "cancelled"
     qtbot.keyClicks(editor, "next request")
     assert editor.toPlainText() == "next request"
