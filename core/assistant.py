@@ -19,6 +19,7 @@ from typing import Any
 from core.cancel import Cancelled, check
 from core.capabilities import asks_what_it_can_do, installed_capabilities
 from core.config import Settings
+from core.disk import StorageError, storage_error
 from core.events import CANCELLED, DONE, FAILED, Emit, EventCallback, EventKind, RunResult, emitter
 from core.executor import Executor, output_text
 from core.llm import Controller
@@ -196,12 +197,16 @@ class Assistant:
         started = time.perf_counter()
         conversation_id = conversation_id or self.store.new_conversation(request)
         history = self._history(conversation_id)
-        run_dir = self.settings.data_path / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}"
-        run_dir = _unique_dir(run_dir)
-        workspace = Workspace(run_dir)
-        names = self._stage_inputs(paths, workspace)
+        runs = self.settings.data_path / "runs"
+        run_dir = _unique_dir(runs / f"{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            workspace = Workspace(run_dir)
+            names = self._stage_inputs(paths, workspace)
+            previous = self._carry_over(conversation_id, workspace)
+        except OSError as exc:  # a full or read-only data folder: say so, leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise storage_error(exc, "this run's files", runs, "CONDUCTOR_DATA") or exc from None
         text_files = {n for n in names if kind_of_file(n) == TEXT}
-        previous = self._carry_over(conversation_id, workspace)
         names += [n for n in previous if n not in names]
         text_files |= {n for n in previous if kind_of_file(n) == TEXT}
         run_id = self.store.start_run(conversation_id, request, names, workspace.root)
@@ -278,7 +283,11 @@ class Assistant:
             result.models, result.files_made = [], []
             return finish(CANCELLED, "Stopped.")
         except Exception as exc:
-            self.store.update_run(run_id, status=FAILED, error=f"{type(exc).__name__}: {exc}")
+            try:
+                self.store.update_run(run_id, status=FAILED,
+                                      error=f"{type(exc).__name__}: {exc}")
+            except StorageError:  # the history cannot take it either: the first error tells
+                pass
             raise
 
     def _select(self, request: str, plan: list[TaskNode], emit: Emit) -> list[Choice]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.disk import is_disk_full
 from core.events import CANCELLED, DONE, FAILED, SKIPPED, TIMED_OUT, Emit, EventKind
 from core.model_pool import ModelPool
 from core.plan import GENERATED, TaskNode
@@ -83,24 +84,30 @@ class Executor:
         def worker(node: TaskNode) -> None:
             result = results[node.id]
             device, error, outputs = None, None, {}
-            try:
-                args = self._resolve_args(node, results)
-                args["_request"] = request
-                args["_progress"] = lambda done, total, what, task_id=node.id: emit(
-                    EventKind.TASK_PROGRESS, {"id": task_id, "done": done, "total": total,
-                                      "what": what})
-                record = by_id[node.id].record
-                outputs = self._checked_outputs(
-                    self.pool.run(record, node.task, args, self.workspace))
-                device = self.pool.device_of(record.id)
-            except TaskInputError as exc:
-                error = str(exc)
-            except Exception as exc:  # a crashing model fails its task, never the run
-                error = f"{type(exc).__name__}: {exc}"
-                outputs = {"traceback": traceback.format_exc(limit=6)}
+            with self.workspace.recording() as made:
+                try:
+                    args = self._resolve_args(node, results)
+                    args["_request"] = request
+                    args["_progress"] = lambda done, total, what, task_id=node.id: emit(
+                        EventKind.TASK_PROGRESS, {"id": task_id, "done": done, "total": total,
+                                                  "what": what})
+                    record = by_id[node.id].record
+                    outputs = self._checked_outputs(
+                        self.pool.run(record, node.task, args, self.workspace))
+                    device = self.pool.device_of(record.id)
+                except TaskInputError as exc:
+                    error = str(exc)
+                except Exception as exc:  # a crashing model fails its task, never the run
+                    error = (self._no_space() if is_disk_full(exc)
+                             else f"{type(exc).__name__}: {exc}")
+                    outputs = {"traceback": traceback.format_exc(limit=6)}
             with closing:
-                if result.status != "running":
-                    return  # abandoned at its timeout: that record stands
+                abandoned = result.status != "running"  # at its timeout: that record stands
+                if error is not None or abandoned:
+                    for path in made:  # no half-written or orphaned file stays behind
+                        path.unlink(missing_ok=True)
+                if abandoned:
+                    return
                 result.status = FAILED if error is not None else DONE
                 result.error, result.outputs, result.device = error, outputs, device
                 result.ended = time.perf_counter()
@@ -210,6 +217,11 @@ class Executor:
             args[key] = GENERATED.sub(lambda m: output_text(results[int(m.group(1))].outputs),
                                       value)
         return args
+
+    def _no_space(self) -> str:
+        return (f"no space left on the disk of {self.workspace.root}; free some space, or set "
+                "CONDUCTOR_DATA to a folder on a disk with room (the partly written file was "
+                "removed)")
 
     def _checked_outputs(self, outputs: dict[str, Any]) -> dict[str, Any]:
         """Outputs that name files must name files inside the workspace that exist."""

@@ -3,8 +3,9 @@
 Each database keeps an ordered list of migration functions (the simonw/llm style); each is
 applied once, in order, and recorded by name in ``_migrations``, so an old database upgrades in
 place and a new one is built by the same steps. A database that cannot be read (damaged,
-truncated, not SQLite) or a folder that cannot be written is a ``DatabaseFileError`` naming the
-file and what to do, never SQLite's bare "file is not a database".
+truncated, not SQLite), a folder that cannot be written and a full disk are each a
+``DatabaseFileError`` naming the file and what to do, never SQLite's bare "file is not a
+database" or "database or disk is full".
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import datetime as _dt
 import fcntl
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
+
+from core.disk import StorageError, storage_error
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -28,23 +32,39 @@ class Migrations(list):
         return fn
 
 
-class DatabaseFileError(OSError):
+class DatabaseFileError(StorageError):
     """A database file Conductor cannot read or write, with the way out in the message."""
 
 
-def open_database(path: Path, migrations: list[Migration], what: str, way_out: str,
-                  setting: str, wal: bool = False) -> sqlite_utils.Database:
-    """The database at ``path``, checked (``quick_check``) and migrated.
+@dataclass(frozen=True)
+class DatabaseFile:
+    """A database and how to tell the user about it: ``what`` names it ("the history"),
+    ``way_out`` says what to do when it is damaged, ``setting`` is the variable that moves its
+    folder when that folder cannot be written or is full."""
 
-    ``what`` names it for the user ("the history"), ``way_out`` says what to do when it is
-    damaged, ``setting`` the variable that moves its folder when that cannot be written.
-    """
+    path: Path
+    what: str
+    way_out: str
+    setting: str
+
+    def error(self, exc: BaseException) -> DatabaseFileError:
+        """The user's words for what went wrong with this file: a full disk, a folder that
+        cannot be written (SQLite rolls the change back: nothing is half-written), or a file
+        that cannot be read."""
+        full_or_unwritable = storage_error(exc, self.what, self.path.parent, self.setting)
+        if full_or_unwritable is not None:
+            return DatabaseFileError(str(full_or_unwritable))
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return DatabaseFileError(f"{self.what} {self.path} cannot be read ({reason}); "
+                                 f"{self.way_out}")
+
+
+def open_database(file: DatabaseFile, migrations: list[Migration],
+                  wal: bool = False) -> sqlite_utils.Database:
+    """The database at ``file.path``, checked (``quick_check``) and migrated."""
+    path = file.path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseFileError(f"cannot write {what} in {path.parent} ({exc.strerror or exc}); "
-                                f"set {setting} to a writable folder") from None
-    try:
         db = sqlite_utils.Database(path)
         db.execute("pragma busy_timeout = 30000")  # another process's write: wait, not fail
         # One process at a time sets the database up: two `ask` processes starting on a new
@@ -58,13 +78,8 @@ def open_database(path: Path, migrations: list[Migration], what: str, way_out: s
             if checked != "ok":
                 raise sqlite3.DatabaseError(checked)
             migrate(db, migrations)
-    except sqlite3.OperationalError as exc:
-        if "readonly" in str(exc) or "unable to open" in str(exc):
-            raise DatabaseFileError(f"cannot write {what} {path} ({exc}); set {setting} to a "
-                                    "writable folder") from None
-        raise DatabaseFileError(f"{what} {path} cannot be read ({exc}); {way_out}") from None
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseFileError(f"{what} {path} cannot be read ({exc}); {way_out}") from None
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise file.error(exc) from None
     return db
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from core.hashing import hash_path
-from core.migrations import Migrations, now, open_database
+from core.migrations import DatabaseFile, Migrations, now, open_database
 
 MODEL_COLUMNS = {
     "id": str,
@@ -145,11 +145,11 @@ class Registry:
 
     def __init__(self, cache_dir: Path | str, db_name: str = "registry.db") -> None:
         self.cache_dir = Path(cache_dir)
-        self.db = open_database(self.cache_dir / db_name, MIGRATIONS, "the model registry",
-                                "move it aside and run `make setup` (scripts/"
-                                "build_model_cache.py), which registers the default models "
-                                "again; imported models need importing again",
-                                "CONDUCTOR_MODEL_CACHE")
+        self.db = open_database(DatabaseFile(
+            self.cache_dir / db_name, "the model registry",
+            "move it aside and run `make setup` (scripts/build_model_cache.py), which registers "
+            "the default models again; imported models need importing again",
+            "CONDUCTOR_MODEL_CACHE"), MIGRATIONS)
 
     # -- writes
 

@@ -177,6 +177,8 @@ def problem_sentence(result: TaskResult) -> str:
     if result.model is None or "no installed model" in error:
         return (f"I could not {what}: no installed model can do {result.task}. Import one with "
                 "`main.py models import <folder or hub id>`.")
+    if error.startswith("no space left"):  # the reason already says where and what to do
+        return f"The {result.task} step failed: {clip(error, 300)}."
     if re.match(r"^\w*(Error|Exception)\b", error):  # the model crashed, not the input
         fix = f"`main.py models verify {result.model}` checks the model's files"
     elif re.search(r"\bfile|readable|image|audio", error, re.I):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.migrations import Migrations, open_database
+from core.migrations import DatabaseFile, Migrations, open_database
 from core.tasks import output_files
 
 MIGRATIONS = Migrations()
@@ -72,9 +73,10 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.db = open_database(self.path, MIGRATIONS, "the history",
-                                "move it aside (Conductor then starts a new, empty history)",
-                                "CONDUCTOR_DATA", wal=True)
+        self.file = DatabaseFile(self.path, "the history",
+                                 "move it aside (Conductor then starts a new, empty history)",
+                                 "CONDUCTOR_DATA")
+        self.db = open_database(self.file, MIGRATIONS, wal=True)
         self._mark_interrupted()
 
     def _mark_interrupted(self) -> None:
@@ -91,15 +93,20 @@ class Store:
     def _writing(self) -> Iterator[None]:
         """One write, holding the write lock from its start (BEGIN IMMEDIATE): a transaction
         that reads first and writes later cannot wait for another process's write, SQLite
-        refuses it at once ("database is locked"); two `ask` processes write side by side."""
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        refuses it at once ("database is locked"); two `ask` processes write side by side.
+        A full disk or a folder turned read-only rolls the write back and says so
+        (``DatabaseFileError``)."""
         try:
-            yield
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.rollback()
-            raise
-        self.db.conn.commit()
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                raise
+            self.db.conn.commit()
+        except sqlite3.OperationalError as exc:
+            raise self.file.error(exc) from None
 
     def new_conversation(self, title: str) -> str:
         conversation_id = uuid.uuid4().hex[:12]

@@ -10,10 +10,12 @@ from deep inside a library.
 
 from __future__ import annotations
 
+import threading
 import uuid
 import wave
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,22 @@ class Workspace:
     """The folder a run reads its inputs from and writes its outputs to; nothing leaves it."""
 
     root: Path
+    _made: threading.local = field(default_factory=threading.local, init=False, repr=False,
+                                   compare=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Path]]:
+        """The paths ``new_file`` hands out on this thread meanwhile: a task that fails (a
+        full disk mid-write, a crash) takes back what it half-wrote."""
+        self._made.paths = made = []
+        try:
+            yield made
+        finally:
+            self._made.paths = None
 
     def resolve(self, name: str) -> Path:
         """A workspace-relative name to an absolute path, refusing anything outside the root."""
@@ -52,7 +66,11 @@ class Workspace:
     def new_file(self, stem: str, suffix: str) -> Path:
         """A fresh output path in the workspace (never overwrites an input)."""
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:40] or "output"
-        return self.root / f"{safe}-{uuid.uuid4().hex[:8]}{suffix}"
+        path = self.root / f"{safe}-{uuid.uuid4().hex[:8]}{suffix}"
+        made = getattr(self._made, "paths", None)
+        if made is not None:
+            made.append(path)
+        return path
 
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.root).as_posix()
