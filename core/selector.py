@@ -1,7 +1,7 @@
 """Stage 2, model selection: for each planned task, one installed model and the reason for it.
 
 Candidates come from the registry (installed, serving the task, fitting the memory budget,
-ranked by downloads and likes). One candidate needs no LLM call. Several: the controller scores
+ranked by Conductor's declared preference, then hub downloads and likes). One candidate needs no LLM call. Several: the controller scores
 each model's description against the request, one at a time, and takes the best fit, then says
 why, quoting the part of the chosen model's description that decided it; the reason is
 recorded. Within a task that names several jobs, a model's registry ``skill`` must fit what the
@@ -121,7 +121,7 @@ class Selector:
         description is therefore scored alone: how likely the controller finds the request
         after "Model: <description>" (a noisy-channel choice). A description that speaks of
         Spanish tweets makes a Spanish tweet likely, and the order of the list cannot decide.
-        The registry's ranking (downloads, as HuggingGPT ranks) only breaks near-ties: the
+        The registry's ranking (preference, then downloads) only breaks near-ties: the
         first-ranked gets ``RANK_PRIOR`` nats more, the last none ("read that out loud" scores
         the two voices 0.4 apart; "a Spanish tweet" the two classifiers 12).
         """
