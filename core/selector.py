@@ -1,14 +1,14 @@
 """Stage 2, model selection: for each planned task, one installed model and the reason for it.
 
 Candidates come from the registry (installed, serving the task, fitting the memory budget,
-ranked by Conductor's declared preference, then hub downloads and likes). One candidate needs no LLM call. Several: the controller scores
-each model's description against the request, one at a time, and takes the best fit, then says
-why, quoting the part of the chosen model's description that decided it; the reason is
-recorded. Within a task that names several jobs, a model's registry ``skill`` must fit what the
-request asks (OCR or captioning for image-to-text, the target language for translation); when
-none fits, the nearest is taken and the reason says what is missing. Text tasks with no expert
-fall back to the writer LLM, as HuggingGPT does; other tasks with no model fail alone, not the
-run.
+ranked by Conductor's declared preference, then hub downloads and likes). One candidate needs no
+LLM call. Several: the controller scores each model's description against the request, one at a
+time, and takes the best fit, then says why, quoting the part of the chosen model's description
+that decided it; the reason is recorded. Within a task that names several jobs, a model's
+registry ``skill`` must fit what the request asks (OCR or captioning for image-to-text, the
+target language for translation); when none fits, the nearest is taken and the reason says what
+is missing. Text tasks with no expert fall back to the writer LLM, as HuggingGPT does; other
+tasks with no model fail alone, not the run.
 """
 
 from __future__ import annotations
