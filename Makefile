@@ -36,7 +36,7 @@ gui: setup
 # The offline bundle (dist/conductor-offline-*.tar): on the air-gapped machine, tar xf it and
 # run ./install.sh in the folder it makes.
 bundle: setup
-	$(PY) scripts/make_bundle.py
+	$(PY) scripts/make_bundle.py --extras "$(BUNDLE_EXTRAS)"
 
 test-bundle: setup
 	$(PY) -m pytest -q -p no:cacheprovider --run-bundle tests/test_bundle.py

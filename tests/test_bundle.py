@@ -8,6 +8,7 @@ Slow (the bundle is about 3 GB; see the README for the time), so it runs only wh
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,8 @@ def test_the_bundle_installs_and_answers_with_no_network(namespace, tmp_path):
     built = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_bundle.py"), "--out",
                             str(tmp_path / "dist")], capture_output=True, text=True, cwd=ROOT)
     assert built.returncode == 0, built.stderr[-3000:]
+    report = json.loads(built.stdout)
+    assert report["extras"] == [] and any(p.startswith("torch==") for p in report["left_out"])
     [bundle] = (tmp_path / "dist").glob("conductor-offline-*.tar")
     target = tmp_path / "air-gapped"
     with tarfile.open(bundle) as tar:
@@ -58,6 +61,11 @@ def test_the_bundle_installs_and_answers_with_no_network(namespace, tmp_path):
     assert "changed" not in first.stdout.split("== the demo request")[0]  # models verify ok
     answer = first.stdout.split("== the demo request", 1)[1]
     assert heard(answer, {"offline", "keep", "data", "private"}), answer
+    venv_python = str(folder / "source" / ".venv" / "bin" / "python")
+    lean = subprocess.run([venv_python, "-c", "from core.runners.onnx_loading import "
+                           "require_import_extra as r; r('importing a model')"],
+                          cwd=folder / "source", capture_output=True, text=True, env=env)
+    assert lean.returncode == 1 and "install the `import` extra" in lean.stderr, lean.stderr
     again = install()
     assert again.returncode == 0
     assert again.stdout.count("   installed") == 2  # Python packages and models: no work twice

@@ -27,6 +27,7 @@ from core.importer.manage import check_id, move_into_place, safe_name
 from core.importer.sources import QUANTIZED_VARIANT, Source, check_weights
 from core.importer.tasks import exporter_supports, infer_task, task_spec
 from core.registry import ModelRecord, Registry
+from core.runners.onnx_loading import require_import_extra
 from core.tasks import OnnxExport
 
 RUNTIME = "onnx-transformers"
@@ -46,6 +47,7 @@ COMPANION_SKIP = re.compile(r"(\.index\.json$|^onnx_config\.json$|^ort_config\.j
 def import_transformers(source: Source, registry: Registry, task: str | None, quantize: str,
                          model_id: str | None, trust_pickle: bool, report: Progress,
                          drift_tolerance: float, replace: bool) -> ModelRecord:
+    require_import_extra("importing a Hugging Face transformers model")
     report("check", 0.0)
     weights = check_weights(source.path, trust_pickle)
     config = read_config(source.path)

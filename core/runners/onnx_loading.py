@@ -34,9 +34,30 @@ def font_kwargs() -> dict[str, str]:
     return {}
 
 
+IMPORT_EXTRA_HINT = ("install the `import` extra (torch, optimum-onnx): `pip install "
+                     "'conductor[import]'`, or build the offline bundle with "
+                     "`make bundle BUNDLE_EXTRAS=import`")
+
+
+class ImportExtraError(ImportError):
+    """torch or optimum is not installed: Hugging Face transformers models cannot be exported
+    or run (the default model set runs without them)."""
+
+
+def require_import_extra(what: str) -> None:
+    """Fail with the way out when the ``import`` extra is not installed."""
+    import importlib.util
+
+    missing = [name for name in ("torch", "optimum") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportExtraError(f"{what} needs {' and '.join(missing)}, which this "
+                                 f"installation leaves out; {IMPORT_EXTRA_HINT}")
+
+
 def load_onnx_model(folder: Path, onnx_class: str, threads: int | None = None,
                     device: str = "cpu") -> Any:
     """An ``optimum.onnxruntime`` model from a folder of exported graphs, on the CPU or a GPU."""
+    require_import_extra("running an imported Hugging Face model")
     import onnxruntime as ort
     import optimum.onnxruntime as ort_models
 
