@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,27 @@ from core.tasks import AUDIO, IMAGE, TEXT, kind_of_file
 
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PREVIOUS_RESULT = "previous-result.txt"
+
+
+ASR, TTS = "automatic-speech-recognition", "text-to-speech"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a recording said, which model heard it, and how long that took."""
+
+    text: str
+    model: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A text read aloud: the WAV, the voice, and how long it took to make."""
+
+    path: Path
+    model: str
+    seconds: float
 
 
 class InputFileError(ValueError):
@@ -180,20 +202,26 @@ class Assistant:
 
     def ask(self, request: str, files: Sequence[str | Path] = (),
             conversation_id: str | None = None, on_event: EventCallback | None = None,
-            cancel: threading.Event | None = None) -> RunResult:
-        """Run a request through all four stages; returns plan, choices, tasks and answer."""
+            cancel: threading.Event | None = None, recording: Path | None = None
+            ) -> RunResult:
+        """Run a request through all four stages; returns plan, choices, tasks and answer.
+
+        ``recording`` is the spoken request the text was transcribed from: kept in the run's
+        workspace and the history, not shown to the planner as a file to work on."""
         if not request or not request.strip():
             raise ValueError("the request is empty")
         paths = [Path(f).expanduser() for f in files]
         for path in paths:
             check_attachment(path)
+        if recording is not None and check_attachment(Path(recording)) != AUDIO:
+            raise InputFileError(f"{Path(recording).name}: a recording must be audio")
         emit = emitter(self.on_event, on_event)
         cancel = cancel or threading.Event()
         with self._lock:
-            return self._ask(request.strip(), paths, conversation_id, emit, cancel)
+            return self._ask(request.strip(), paths, conversation_id, emit, cancel, recording)
 
     def _ask(self, request: str, paths: list[Path], conversation_id: str | None,
-             emit: Emit, cancel: threading.Event) -> RunResult:
+             emit: Emit, cancel: threading.Event, recording: Path | None = None) -> RunResult:
         started = time.perf_counter()
         conversation_id = conversation_id or self.store.new_conversation(request)
         history = self._history(conversation_id)
@@ -203,6 +231,7 @@ class Assistant:
             workspace = Workspace(run_dir)
             names = self._stage_inputs(paths, workspace)
             previous = self._carry_over(conversation_id, workspace)
+            spoken = self._keep_recording(recording, workspace) if recording else None
         except OSError as exc:  # a full or read-only data folder: say so, leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
             raise storage_error(exc, "this run's files", runs, "CONDUCTOR_DATA") or exc from None
@@ -210,10 +239,13 @@ class Assistant:
         names += [n for n in previous if n not in names]
         text_files |= {n for n in previous if kind_of_file(n) == TEXT}
         run_id = self.store.start_run(conversation_id, request, names, workspace.root)
+        if spoken:
+            self.store.update_run(run_id, recording=spoken)
         emit(EventKind.RUN, {"run_id": run_id, "conversation_id": conversation_id,
                              "workspace": str(workspace.root), "files": names})
         timings: dict[str, float] = {}
-        result = RunResult(run_id, conversation_id, request, names, str(workspace.root))
+        result = RunResult(run_id, conversation_id, request, names, str(workspace.root),
+                           recording=spoken)
 
         def finish(status: str, answer: str) -> RunResult:
             timings["total"] = time.perf_counter() - started
@@ -278,6 +310,7 @@ class Assistant:
             result.summary, result.models = answer["summary"], answer["models"]
             result.written_by = answer["written_by"]
             result.files_made = [str(workspace.root / f) for f in answer["files"]]
+            self.store.update_run(run_id, summary=result.summary)
             return finish(DONE, answer["answer"])
         except Cancelled:
             result.models, result.files_made = [], []
@@ -299,7 +332,64 @@ class Assistant:
                             self.settings.memory_budget_mb * (1 << 20))
         return selector.select(request, plan, on_event=emit)
 
+    # -- voice
+
+    def voice_record(self, task: str) -> ModelRecord:
+        """The model that hears (``automatic-speech-recognition``) or speaks (``text-to-
+        speech``, the ``voice`` setting first): the best-ranked installed one."""
+        if task == TTS and self.settings.voice:
+            try:
+                return self.registry.get(self.settings.voice)
+            except ModelNotFoundError:
+                raise ModelNotFoundError(f"the voice {self.settings.voice!r} is not installed "
+                                         "(see `main.py models list --task text-to-speech`)"
+                                         ) from None
+        found = self.registry.candidates(task, self.settings.memory_budget_mb * (1 << 20), 1)
+        if not found:
+            what = "speech recognizer" if task == ASR else "voice"
+            raise ModelNotFoundError(f"no {what} is installed; run `make setup` or import one "
+                                     "with `main.py models import`")
+        return found[0]
+
+    def transcribe(self, recording: Path) -> Transcript:
+        """What a recording says, by the best installed speech recognizer."""
+        recording = Path(recording)
+        if check_attachment(recording) != AUDIO:
+            raise InputFileError(f"{recording.name} is not a recording")
+        record = self.voice_record(ASR)
+        clock = time.perf_counter()
+        outputs = self.pool.run(record, ASR, {"audio": recording.name},
+                                Workspace(recording.parent))
+        return Transcript(str(outputs.get("text", "")).strip(), record.id,
+                          round(time.perf_counter() - clock, 3))
+
+    def speak(self, text: str, folder: Path) -> Speech:
+        """``text`` read aloud by the chosen voice, as a WAV in ``folder``."""
+        if not text.strip():
+            raise ValueError("there is nothing to read aloud")
+        record = self.voice_record(TTS)
+        clock = time.perf_counter()
+        workspace = Workspace(folder)
+        outputs = self.pool.run(record, TTS, {"text": text}, workspace)
+        return Speech(workspace.resolve(outputs["audio"]), record.id,
+                      round(time.perf_counter() - clock, 3))
+
+    def speak_answer(self, run_id: str) -> Speech:
+        """A finished run's answer read aloud (its summary, not the results list), kept in the
+        run's workspace and recorded in the history as one of its files."""
+        run = self.store.run(run_id)
+        text = run.get("summary") or (run.get("answer") or "").split("\n\nResults:")[0]
+        speech = self.speak(text, Path(run["workspace"]))
+        self.store.add_artifact(run_id, AUDIO, speech.path.name)
+        return speech
+
     # -- inputs and history
+
+    @staticmethod
+    def _keep_recording(recording: Path, workspace: Workspace) -> str:
+        name = f"spoken-request{Path(recording).suffix.lower() or '.wav'}"
+        shutil.copyfile(recording, workspace.root / name)
+        return name
 
     @staticmethod
     def _stage_inputs(paths: list[Path], workspace: Workspace) -> list[str]:

@@ -40,6 +40,13 @@ class Settings:
     memory_budget_mb: int = 3072
     task_timeout_s: float = 300.0
     max_parallel_tasks: int = 2
+    # Voice: the text-to-speech model that reads answers (empty: the best installed voice),
+    # whether every answer is read aloud, whether dictation sends at once, and the hands-free
+    # loop (listen again after an answer is spoken; a pause ends the turn).
+    voice: str = ""
+    speak_answers: bool = False
+    send_after_dictation: bool = False
+    hands_free: bool = False
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir or str(default_data_dir())
@@ -70,7 +77,7 @@ class Settings:
         for item in fields(cls):
             env = os.environ.get(f"CONDUCTOR_{item.name.upper()}")
             if env:
-                convert = {"int": int, "float": float}.get(str(item.type), str)
+                convert = {"int": int, "float": float, "bool": _flag}.get(str(item.type), str)
                 try:
                     values[item.name] = convert(env)
                 except ValueError:
@@ -79,6 +86,8 @@ class Settings:
         for key in ("threads", "memory_budget_mb", "max_parallel_tasks"):
             values[key] = int(values[key])
         values["task_timeout_s"] = float(values["task_timeout_s"])
+        for key in ("speak_answers", "send_after_dictation", "hands_free"):
+            values[key] = values[key] if isinstance(values[key], bool) else _flag(values[key])
         values["device"] = check_device(str(values["device"]))
         if data_dir:
             values["data_dir"] = str(data_dir)
@@ -89,3 +98,13 @@ class Settings:
         path = self.data_path / "settings.json"
         path.write_text(json.dumps(asdict(self), indent=2))
         return path
+
+
+def _flag(value: object) -> bool:
+    """A yes/no setting from the environment or the file: 1/true/yes/on, 0/false/no/off."""
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{value!r} is not yes or no")

@@ -84,6 +84,7 @@ class RunResult:
     files_made: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    recording: str | None = None  # the spoken request, a file in the workspace
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +99,11 @@ class RunResult:
             run_id=run["id"], conversation_id=run.get("conversation_id") or "",
             request=run.get("request") or "", files=list(run.get("files") or []),
             workspace=workspace, status=run.get("status") or FAILED,
-            answer=run.get("answer") or "", plan=list(run.get("plan") or []),
+            answer=run.get("answer") or "", summary=run.get("summary") or "",
+            plan=list(run.get("plan") or []),
             choices=list(run.get("choices") or []), tasks=tasks,
             models=sorted({task["model"] for task in tasks if task.get("model")}),
             files_made=[f"{workspace}/{artifact['path']}" for artifact in artifacts],
             timings=dict(run.get("timings") or {}), error=run.get("error"),
+            recording=run.get("recording"),
         )

@@ -48,6 +48,14 @@ def m002_runs_fts(db: sqlite_utils.Database) -> None:
     db["runs"].enable_fts(["request", "answer"], create_triggers=True)
 
 
+@MIGRATIONS
+def m003_run_voice(db: sqlite_utils.Database) -> None:
+    """A spoken request's recording (a file in the run's workspace, not an input the planner
+    sees) and the answer's summary (what "read it aloud" speaks, without the results list)."""
+    db["runs"].add_column("recording", str)
+    db["runs"].add_column("summary", str)
+
+
 class UnknownRunError(ValueError):
     """A run id the history does not hold (a typo, or another data folder)."""
 
@@ -150,6 +158,12 @@ class Store:
                                                 pk=("run_id", "path"))
 
     # -- reads
+
+    def add_artifact(self, run_id: str, kind: str, path: str) -> None:
+        """A file made for a run outside its tasks (the answer read aloud); task id -1."""
+        with self._writing():
+            self.db["artifacts"].upsert({"run_id": run_id, "task_id": -1, "kind": kind,
+                                         "path": path}, pk=("run_id", "path"))
 
     def run(self, run_id: str) -> dict[str, Any]:
         try:
