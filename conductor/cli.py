@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     ask = sub.add_parser("ask", help="run a request through all four stages")
-    ask.add_argument("request")
+    ask.add_argument("request", nargs="?", help="what to do (or say it: --voice-in)")
+    ask.add_argument("--voice-in", type=Path, metavar="FILE.wav",
+                     help="take the request from a recording: transcribed, shown, then planned")
+    ask.add_argument("--speak", action="store_true",
+                     help="also read the answer aloud into a WAV in the run's folder")
     ask.add_argument("--file", "-f", action="append", default=[], help="attach a file")
     ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ask.add_argument("--conversation", help="continue a conversation (id from `history`)")
@@ -231,11 +235,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.controller and (args.planner or args.writer):
         raise ValueError("--controller is one model for every role: give it, or --planner "
                          "and --writer, not both")
+    if bool(args.request) == bool(args.voice_in):
+        raise ValueError("give the request as text or as a recording (--voice-in), one of them")
     assistant = _assistant(args.controller, args.planner, args.writer)
-    result = assistant.ask(args.request, files=args.file, conversation_id=args.conversation,
-                           on_event=EventPrinter(stream_answer=not args.json))
+    request = args.request
+    if args.voice_in:
+        from core.voice import record_file
+
+        recording = record_file(args.voice_in)  # the microphone's path, fed from the file
+        if not recording.check_speech().started:
+            raise ValueError(f"{args.voice_in.name}: no speech found in the recording")
+        heard = assistant.transcribe(args.voice_in)
+        if not heard.text:
+            raise ValueError(f"{args.voice_in.name}: the speech recognizer heard no words")
+        print(f"== heard ({heard.model}, {heard.seconds:.2f} s): {heard.text}", file=sys.stderr,
+              flush=True)
+        request = heard.text
+    result = assistant.ask(request, files=args.file, conversation_id=args.conversation,
+                           on_event=EventPrinter(stream_answer=not args.json),
+                           recording=args.voice_in)
+    data = result.to_json()
+    if args.speak and result.status == DONE:
+        speech = assistant.speak_answer(result.run_id)
+        data["speech"] = str(speech.path)
+        print(f"== spoken ({speech.model}, {speech.seconds:.2f} s): {speech.path}",
+              file=sys.stderr, flush=True)
     if args.json:
-        _print_json(result.to_json())
+        _print_json(data)
     return EXIT_OK if result.status == DONE else EXIT_FAILED
 
 

@@ -39,6 +39,9 @@ class AssistantBridge(QObject):
     loading = Signal(str)  # what is loading now; "" when loading ended
     warmed = Signal(object)  # warm-up ended: {"planner": id, "writer": id, "seconds": {...}}
     problem = Signal(str)  # warming up failed (e.g. no controller): shown, not fatal
+    transcribed = Signal(object)  # (Transcript, the recording's Path)
+    spoken = Signal(object)  # (run id, Speech)
+    voice_failed = Signal(str)  # transcribing or speaking failed: the message to show
 
     def __init__(self, settings: Settings, factory: AssistantFactory | None = None,
                  parent: QObject | None = None) -> None:
@@ -67,12 +70,21 @@ class AssistantBridge(QObject):
         self._put("warm", ())
 
     def ask(self, request: str, files: Sequence[str | Path] = (),
-            conversation_id: str | None = None) -> threading.Event:
+            conversation_id: str | None = None, recording: Path | None = None
+            ) -> threading.Event:
         """Queue a request; returns the Event that cancels it."""
         cancel = threading.Event()
         self._cancel = cancel
-        self._put("ask", (request, [str(f) for f in files], conversation_id, cancel))
+        self._put("ask", (request, [str(f) for f in files], conversation_id, cancel, recording))
         return cancel
+
+    def transcribe(self, recording: Path) -> None:
+        """Queue a recording for the speech recognizer (``transcribed`` when done)."""
+        self._put("transcribe", (recording,))
+
+    def speak(self, run_id: str) -> None:
+        """Queue a run's answer to be read aloud (``spoken`` when its WAV is ready)."""
+        self._put("speak", (run_id,))
 
     def cancel(self) -> bool:
         """Ask the running request to stop; True if there was one to stop."""
@@ -122,6 +134,8 @@ class AssistantBridge(QObject):
                     self._warm()
                 elif kind == "ask":
                     self._ask(*payload)
+                elif kind in ("transcribe", "speak"):
+                    self._voice(kind, payload[0])
                 elif kind == "settings":
                     self._settings = payload[0]
                     self._assistant = None
@@ -156,12 +170,22 @@ class AssistantBridge(QObject):
         self._emit(self.loading, "")
         self._emit(self.warmed, {**ids, "seconds": dict(seconds or {})})
 
+    def _voice(self, kind: str, subject: Any) -> None:
+        try:
+            assistant = self._get_assistant()
+            if kind == "transcribe":
+                self._emit(self.transcribed, (assistant.transcribe(subject), subject))
+            else:
+                self._emit(self.spoken, (subject, assistant.speak_answer(subject)))
+        except Exception as exc:
+            self._emit(self.voice_failed, _message(exc))
+
     def _ask(self, request: str, files: list[str], conversation_id: str | None,
-             cancel: threading.Event) -> None:
+             cancel: threading.Event, recording: Path | None) -> None:
         try:
             assistant = self._get_assistant()
             result = assistant.ask(request, files, conversation_id, on_event=self._forward,
-                                   cancel=cancel)
+                                   cancel=cancel, recording=recording)
         except Exception as exc:
             self._emit(self.failed, _message(exc))
             return

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -28,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.events import CANCELLED, RunResult
+from core.events import CANCELLED, DONE, RunResult
 from gui.results import ResultCard
 from gui.theme import status_color
+from gui.voice import VoiceInput, microphone_problem
 
 FILE_FILTER = ("Images, audio and text (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff "
                "*.wav *.flac *.mp3 *.ogg *.m4a *.txt *.md);;All files (*)")
@@ -82,10 +84,18 @@ class UserMessage(QWidget):
 
 
 class AssistantMessage(QWidget):
-    """Conductor's reply: a status line, the streamed answer, and each task's results."""
+    """Conductor's reply: a status line, the streamed answer, and each task's results.
+
+    The speaker button reads the answer's summary aloud (``speak_requested(run_id)``; the
+    window makes and plays the WAV) and stops it when clicked again."""
+
+    speak_requested = Signal(str)
+    stop_speaking = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.run_id: str | None = None
+        self.speaking = False
         self.answer_text = ""
         self.tokens = 0
         self.workspace: Path | None = None
@@ -110,6 +120,12 @@ class AssistantMessage(QWidget):
         self.copy_button.setToolTip("Copy the answer")
         self.copy_button.clicked.connect(self.copy)
         self.copy_button.hide()
+        self.speak_button = QToolButton()
+        self.speak_button.setText("🔊 Read aloud")
+        self.speak_button.setToolTip("Read the answer aloud (its summary, not the results list)")
+        self.speak_button.clicked.connect(self._speak_clicked)
+        self.speak_button.hide()
+        head.addWidget(self.speak_button)
         head.addWidget(self.copy_button)
         inner.addLayout(head)
         self.answer = QLabel()
@@ -156,7 +172,23 @@ class AssistantMessage(QWidget):
         self.cards.append(card)
         self.results.addWidget(card)
 
+    def _speak_clicked(self) -> None:
+        if self.speaking:
+            self.stop_speaking.emit()
+        elif self.run_id:
+            self.set_speaking(True, "Preparing…")
+            self.speak_requested.emit(self.run_id)
+
+    def set_speaking(self, speaking: bool, text: str = "") -> None:
+        """The button's state: a stop button while the answer is read (or being made)."""
+        self.speaking = speaking
+        self.speak_button.setText(f"■ Stop {text}".rstrip() if speaking else "🔊 Read aloud")
+        self.speak_button.setToolTip("Stop reading aloud" if speaking else
+                                     "Read the answer aloud (its summary, not the results list)")
+
     def finish(self, result: RunResult) -> None:
+        self.run_id = result.run_id or self.run_id
+        self.speak_button.setVisible(result.status == DONE and bool(result.answer))
         self.status = result.status
         self.answer_text = result.answer or self.answer_text
         self.answer.setText(self.answer_text)
@@ -234,6 +266,8 @@ class PromptEdit(QPlainTextEdit):
 
     send = Signal()
     files_pasted = Signal(list)
+    talk_pressed = Signal()  # Ctrl+Space went down: push to talk
+    talk_released = Signal()
 
     def __init__(self, paste_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,7 +282,17 @@ class PromptEdit(QPlainTextEdit):
                 event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
             self.send.emit()
             return
+        if event.key() == Qt.Key.Key_Space and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            if not event.isAutoRepeat():
+                self.talk_pressed.emit()
+            return
         super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.talk_released.emit()  # ignored unless Ctrl+Space started a recording
+        super().keyReleaseEvent(event)
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt's name)
         return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
@@ -278,16 +322,25 @@ class PromptEdit(QPlainTextEdit):
 
 
 class Composer(QFrame):
-    """Request box, attachments and the Send/Stop button."""
+    """Request box, attachments, the microphone and the Send/Stop button.
 
-    submitted = Signal(str, list)
+    Push to talk: hold the microphone button (or Ctrl+Space), speak, release; the recording is
+    transcribed (``dictated``, handled by the window) and the text lands in the box to edit,
+    with the recording kept for the turn. Esc cancels a recording."""
+
+    submitted = Signal(str, list, object)  # text, files, the spoken request's WAV or None
     stop_requested = Signal()
+    dictated = Signal(object)  # a finished recording (Path) to transcribe
+    talking = Signal()  # a recording started
 
     def __init__(self, paste_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
         self.files: list[Path] = []
+        self.recording: Path | None = None  # the spoken request the box's text came from
         self.running = False
+        self.hands_free = False  # a recording then ends when the speaker stops (Silero VAD)
+        self.voice = VoiceInput(paste_dir, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(6)
@@ -310,14 +363,101 @@ class Composer(QFrame):
         self.send_button.setObjectName("primary")
         self.send_button.setToolTip("Send (Enter)")
         self.send_button.clicked.connect(self._send_or_stop)
+        self.mic_button = QToolButton()
+        self.mic_button.setText("🎤")
+        self.mic_button.setObjectName("micButton")
+        self.mic_button.setAutoRaise(True)
+        self.mic_button.pressed.connect(self.start_talking)
+        self.mic_button.released.connect(self.stop_talking)
+        self.editor.talk_pressed.connect(self.start_talking)
+        self.editor.talk_released.connect(self.stop_talking)
+        self.set_microphone(microphone_problem())
         row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.editor, 1)
+        row.addWidget(self.mic_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(row)
+        self.recording_bar = QFrame()
+        bar = QHBoxLayout(self.recording_bar)
+        bar.setContentsMargins(4, 0, 4, 0)
+        self.recording_dot = QLabel("● Recording")
+        self.recording_dot.setStyleSheet(f"color: {status_color('failed').name()};")
+        self.level_meter = QProgressBar()
+        self.level_meter.setRange(0, 100)
+        self.level_meter.setTextVisible(False)
+        self.level_meter.setFixedHeight(8)
+        self.elapsed_label = QLabel("0.0 s")
+        hint = QLabel("release to transcribe · Esc cancels")
+        hint.setObjectName("caption")
+        for widget, stretch in ((self.recording_dot, 0), (self.level_meter, 1),
+                                (self.elapsed_label, 0), (hint, 0)):
+            bar.addWidget(widget, stretch)
+        self.recording_bar.hide()
+        layout.addWidget(self.recording_bar)
+        self.voice.level.connect(lambda value: self.level_meter.setValue(round(value * 100)))
+        self.voice.elapsed.connect(lambda seconds: self.elapsed_label.setText(f"{seconds:.1f} s"))
+        self.voice.finished.connect(self._recorded)
+        self.voice.cancelled.connect(self._recording_ended)
         self.note = QLabel()
         self.note.setObjectName("caption")
         self.note.hide()
         layout.addWidget(self.note)
+
+    # -- voice
+
+    def set_microphone(self, problem: str | None) -> None:
+        """Enable push to talk, or disable it with the reason as its tooltip."""
+        self.mic_button.setEnabled(problem is None)
+        self.mic_button.setToolTip(problem or "Hold to talk (or hold Ctrl+Space); release to "
+                                   "transcribe into the box. Esc cancels.")
+
+    def start_talking(self, hands_free: bool | None = None, microphone: bool = True) -> None:
+        """Start recording (the button or Ctrl+Space went down; the hands-free loop's turn);
+        ``microphone=False`` when the audio will be fed from a file."""
+        if self.voice.active or (microphone and not self.mic_button.isEnabled()):
+            return
+        self.level_meter.setValue(0)
+        self.elapsed_label.setText("0.0 s")
+        self.recording_bar.show()
+        self.talking.emit()
+        self.voice.start(hands_free=self.hands_free if hands_free is None else hands_free,
+                         microphone=microphone)
+
+    def dictate_file(self, path: Path, hands_free: bool | None = None) -> None:
+        """Say a sound file into the microphone's path: start, feed it, release (a hands-free
+        recording ends by itself when the speech in it stops)."""
+        self.start_talking(hands_free=hands_free, microphone=False)
+        self.voice.feed_file(path)
+        self.stop_talking()
+
+    def stop_talking(self) -> None:
+        if self.voice.active and not self.voice.hands_free:
+            self.voice.stop()
+
+    def cancel_talking(self) -> bool:
+        """Esc while recording: drop it (True if there was one)."""
+        if not self.voice.active:
+            return False
+        self.voice.cancel()
+        return True
+
+    def _recorded(self, path: Path) -> None:
+        self._recording_ended()
+        self.note.setText("Transcribing…")
+        self.note.show()
+        self.dictated.emit(path)
+
+    def _recording_ended(self) -> None:
+        self.recording_bar.hide()
+
+    def set_dictation(self, text: str, recording: Path) -> None:
+        """The transcript in the box (editable), the recording kept for the turn."""
+        self.editor.setPlainText(text)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+        self.recording = recording
+        self.note.setText(f"🎤 From your recording ({recording.name}); edit before sending."
+                          if text else "No words were heard in the recording.")
+        self.note.show()
 
     def choose_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, "Attach files", str(Path.home()),
@@ -382,11 +522,12 @@ class Composer(QFrame):
         text = self.editor.toPlainText().strip()
         if not text or self.running:
             return
-        files = list(self.files)
+        files, recording = list(self.files), self.recording
         self.editor.clear()
         self.clear_files()
+        self.recording = None
         self.note.hide()
-        self.submitted.emit(text, files)
+        self.submitted.emit(text, files, recording)
 
 
 # ---------------------------------------------------------------- the view
@@ -497,8 +638,10 @@ class ExampleCard(QFrame):
 class ChatView(QWidget):
     """Messages above, composer below; files dropped anywhere on it are attached."""
 
-    submitted = Signal(str, list)
+    submitted = Signal(str, list, object)
     stop_requested = Signal()
+    speak_requested = Signal(object)  # the AssistantMessage whose answer to read aloud
+    stop_speaking = Signal()
 
     def __init__(self, paste_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -538,6 +681,8 @@ class ChatView(QWidget):
     def add_assistant(self) -> AssistantMessage:
         self._drop_welcome()
         message = AssistantMessage()
+        message.speak_requested.connect(lambda _run_id: self.speak_requested.emit(message))
+        message.stop_speaking.connect(self.stop_speaking)
         self.messages.add(message)
         return message
 

@@ -34,6 +34,7 @@ from gui.first_start import FirstStartPage
 from gui.models_page import ModelsPage
 from gui.settings_dialog import SettingsDialog, save_settings
 from gui.sidebar import Sidebar
+from gui.voice import AnswerPlayer
 from gui.work_panel import WorkPanel
 
 STAGE_STATUS = {"planning": "Planning…", "selection": "Choosing models…",
@@ -68,6 +69,13 @@ class MainWindow(QMainWindow):
         self.bridge.loading.connect(self._on_loading)
         self.bridge.warmed.connect(self._on_warmed)
         self.bridge.problem.connect(self._on_problem)
+        self.bridge.transcribed.connect(self._on_transcribed)
+        self.bridge.spoken.connect(self._on_spoken)
+        self.bridge.voice_failed.connect(self._on_voice_failed)
+        self.player = AnswerPlayer(self)
+        self.player.stopped.connect(self._on_speech_stopped)
+        self.speaking_message: AssistantMessage | None = None
+        self.listen_after_speech = False  # hands-free: the answer being read came from a turn
 
         # pages
         self.sidebar = Sidebar()
@@ -76,6 +84,11 @@ class MainWindow(QMainWindow):
         self.chat = ChatView(settings.data_path / "attachments")
         self.chat.submitted.connect(self.send)
         self.chat.stop_requested.connect(self.stop)
+        self.chat.speak_requested.connect(self.speak)
+        self.chat.stop_speaking.connect(self.player.stop)
+        self.chat.composer.dictated.connect(self._transcribe)
+        self.chat.composer.talking.connect(self.player.stop)  # the user speaks: silence
+        self.chat.composer.hands_free = settings.hands_free
         self.work = WorkPanel()
         self.work.stop_requested.connect(self.stop)
         self.chat_page = QSplitter()
@@ -240,6 +253,7 @@ class MainWindow(QMainWindow):
         moved = new.data_path != self.settings.data_path
         self.settings = new
         self.services = Services(new)
+        self.chat.composer.hands_free = new.hands_free
         self.roles, self.warm_seconds = {}, None  # the warm-up below names them again
         self.sidebar.set_history(self.services)
         if moved:
@@ -290,10 +304,13 @@ class MainWindow(QMainWindow):
 
     # -- a request
 
-    def send(self, text: str, files: list[Path] | None = None) -> bool:
-        """Start a request (the composer's Enter, or code); False when one is running."""
+    def send(self, text: str, files: list[Path] | None = None,
+             recording: Path | None = None) -> bool:
+        """Start a request (the composer's Enter, or code); False when one is running.
+        ``recording``: the spoken request the text was transcribed from, kept with the run."""
         if self.running or self.first_start is not None or not text.strip():
             return False
+        self.player.stop()  # a new request silences the last answer
         files = [Path(f) for f in files or []]
         self.running = True
         self.chat.add_user(text, files)
@@ -302,11 +319,67 @@ class MainWindow(QMainWindow):
         self.work.start_run()
         self.chat.composer.set_running(True)
         self.status_text.setText("Working…")
-        self.bridge.ask(text, files, self.conversation_id)
+        self.bridge.ask(text, files, self.conversation_id, recording)
         return True
 
+    # -- voice
+
+    def _transcribe(self, recording: Path) -> None:
+        self.status_text.setText("Transcribing your recording…")
+        self.bridge.transcribe(recording)
+
+    def _on_transcribed(self, heard: tuple) -> None:
+        transcript, recording = heard
+        composer = self.chat.composer
+        composer.set_dictation(transcript.text, recording)
+        self.status_text.setText(f"Heard in {transcript.seconds:.1f} s ({transcript.model}).")
+        if transcript.text and (self.settings.send_after_dictation or self.settings.hands_free):
+            composer.submit()
+
+    def speak(self, message: AssistantMessage) -> None:
+        """Read one answer aloud: made on the worker thread, played here."""
+        if message.run_id is None:
+            return
+        self.player.stop()
+        self.speaking_message = message
+        message.set_speaking(True, "Preparing…")
+        self.bridge.speak(message.run_id)
+
+    def _on_spoken(self, spoken: tuple) -> None:
+        run_id, speech = spoken
+        message = self.speaking_message
+        if message is None or message.run_id != run_id or not message.speaking:
+            return  # stopped (or another answer asked for) while it was being made
+        message.set_speaking(True)
+        self.player.play(speech.path)
+        self.status_text.setText(f"Reading the answer aloud ({speech.model}): {speech.path.name}")
+
+    def _on_speech_stopped(self) -> None:
+        if self.speaking_message is not None:
+            self.speaking_message.set_speaking(False)
+            self.speaking_message = None
+        if self.listen_after_speech and self.settings.hands_free and not self.running:
+            self.listen_after_speech = False
+            self.chat.composer.start_talking(hands_free=True)
+
+    def _on_voice_failed(self, message: str) -> None:
+        if self.speaking_message is not None:
+            self.speaking_message.set_speaking(False)
+            self.speaking_message = None
+        self.chat.composer.note.setText(message)
+        self.chat.composer.note.show()
+        self.status_text.setText("Voice: " + message)
+
     def stop(self) -> None:
-        """Cancel the running request (Esc, or a Stop button); it ends at the next step."""
+        """Esc: cancel a recording, else stop reading aloud, else cancel the running request
+        (it ends at the next step)."""
+        if self.chat.composer.cancel_talking():
+            self.status_text.setText("Recording cancelled.")
+            return
+        if self.player.playing or self.speaking_message is not None:
+            self.player.stop()
+            self._on_speech_stopped()
+            return
         if not self.running:
             return
         if self.bridge.cancel():
@@ -322,6 +395,7 @@ class MainWindow(QMainWindow):
         if message is None:
             return
         if kind == EventKind.RUN:
+            message.run_id = data["run_id"]
             self.conversation_id = data["conversation_id"]
             message.set_workspace(Path(data["workspace"]))
             self.sidebar.refresh(select=self.conversation_id)
@@ -353,6 +427,10 @@ class MainWindow(QMainWindow):
         total = result.timings.get("total")
         self.status_text.setText("Stopped." if status == CANCELLED
                                  else f"Answered in {total:.1f} s." if total else "Done.")
+        if status == DONE and self.message is not None and (
+                self.settings.speak_answers or (self.settings.hands_free and result.recording)):
+            self.listen_after_speech = self.settings.hands_free and bool(result.recording)
+            self.speak(self.message)
         self.run_finished.emit(status)
 
     def _on_failed(self, message: str) -> None:

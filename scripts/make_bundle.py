@@ -73,6 +73,8 @@ DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep
 def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     shown = [a if len(a) < 60 else a[:57] + "..." for a in argv[:6]]
     print("+", " ".join(shown) + (" ..." if len(argv) > 6 else ""), file=sys.stderr)
+    if not kwargs.get("capture_output"):  # the tools' chatter goes with the progress, on
+        kwargs.setdefault("stdout", sys.stderr)  # stderr: stdout carries only the report
     return subprocess.run(argv, check=True, **{"text": True, **kwargs})
 
 

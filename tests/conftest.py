@@ -172,6 +172,26 @@ def settings(tmp_path, cache_dir):
     return Settings(data_dir=str(tmp_path / "data"), model_cache=str(cache_dir))
 
 
+@pytest.fixture()
+def make_window(qtbot, settings):
+    """Open real windows on the test's settings; each is closed (and its worker joined) after."""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.theme import apply_theme
+
+    apply_theme(QApplication.instance())
+
+    def make(window_settings=None, **kwargs):
+        window = MainWindow(window_settings or settings,
+                            settings_home=(window_settings or settings).data_path, **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def shared_assistant(tmp_path_factory, cache_dir):
     """One Assistant for the session (models stay loaded across tests)."""

@@ -31,24 +31,6 @@ DEMO = ("Read this aloud, then transcribe the recording: offline assistants keep
 RUN_TIMEOUT_MS = 300_000  # two shared CPU cores: a full run can take a minute or two
 
 
-@pytest.fixture()
-def make_window(qtbot, settings):
-    """Open real windows on the test's settings; each is closed (and its worker joined) after."""
-    from gui.main_window import MainWindow
-    from gui.theme import apply_theme
-
-    apply_theme(QApplication.instance())
-
-    def make(window_settings=None, **kwargs):
-        window = MainWindow(window_settings or settings,
-                            settings_home=(window_settings or settings).data_path, **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        return window
-
-    return make
-
-
 def _audio_outputs() -> list:
     try:
         from PySide6.QtMultimedia import QMediaDevices
