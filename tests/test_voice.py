@@ -161,7 +161,7 @@ def test_push_to_talk_puts_the_words_in_the_box_then_sends_with_the_recording(
     assert "positive" in window.last_result.answer
 
 
-def test_the_speaker_button_reads_the_answer_aloud(make_window, qtbot):
+def test_the_speaker_button_reads_the_answer_aloud(make_window, qtbot, shared_assistant):
     _qt()
     window = make_window()
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS):
@@ -173,8 +173,7 @@ def test_the_speaker_button_reads_the_answer_aloud(make_window, qtbot):
     run_id, speech = spoken.args[0]
     assert run_id == window.last_result.run_id and speech.path.is_file()
     qtbot.waitUntil(lambda: not message.speaking, timeout=30_000)  # no speaker: ends at once
-    assistant = window.bridge._get_assistant()
-    said = assistant.transcribe(speech.path).text
+    said = shared_assistant.transcribe(speech.path).text
     assert {"sentiment", "positive"} <= words(said), said
 
 
