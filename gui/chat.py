@@ -121,7 +121,7 @@ class AssistantMessage(QWidget):
         self.copy_button.clicked.connect(self.copy)
         self.copy_button.hide()
         self.speak_button = QToolButton()
-        self.speak_button.setText("🔊 Read aloud")
+        self.speak_button.setText("▶ Read aloud")
         self.speak_button.setToolTip("Read the answer aloud (its summary, not the results list)")
         self.speak_button.clicked.connect(self._speak_clicked)
         self.speak_button.hide()
@@ -182,7 +182,7 @@ class AssistantMessage(QWidget):
     def set_speaking(self, speaking: bool, text: str = "") -> None:
         """The button's state: a stop button while the answer is read (or being made)."""
         self.speaking = speaking
-        self.speak_button.setText(f"■ Stop {text}".rstrip() if speaking else "🔊 Read aloud")
+        self.speak_button.setText(f"■ Stop {text}".rstrip() if speaking else "▶ Read aloud")
         self.speak_button.setToolTip("Stop reading aloud" if speaking else
                                      "Read the answer aloud (its summary, not the results list)")
 
@@ -364,7 +364,7 @@ class Composer(QFrame):
         self.send_button.setToolTip("Send (Enter)")
         self.send_button.clicked.connect(self._send_or_stop)
         self.mic_button = QToolButton()
-        self.mic_button.setText("🎤")
+        self.mic_button.setText("Talk")
         self.mic_button.setObjectName("micButton")
         self.mic_button.setAutoRaise(True)
         self.mic_button.pressed.connect(self.start_talking)
@@ -455,7 +455,7 @@ class Composer(QFrame):
         self.editor.setPlainText(text)
         self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
         self.recording = recording
-        self.note.setText(f"🎤 From your recording ({recording.name}); edit before sending."
+        self.note.setText(f"From your recording ({recording.name}); edit before sending."
                           if text else "No words were heard in the recording.")
         self.note.show()
 

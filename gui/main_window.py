@@ -239,7 +239,8 @@ class MainWindow(QMainWindow):
         if self.first_start is not None:
             return None
         controllers = self.services.controllers()
-        dialog = SettingsDialog(self.settings, controllers, parent=self)
+        dialog = SettingsDialog(self.settings, controllers, parent=self,
+                                voices=self.services.models(task="text-to-speech"))
         if dialog_ready is not None:
             dialog_ready(dialog)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:

@@ -1,4 +1,4 @@
-"""Settings: the planner and writer models, threads, device, memory budget, data folder.
+"""Settings: the planner and writer models, threads, device, memory budget, data folder, voice.
 
 Conductor's LLM has two roles: the planner plans each request and picks the models, the writer
 writes the answer and does the text tasks no expert model covers. Each has its own combo;
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -68,8 +69,9 @@ class SettingsDialog(QDialog):
     """A form over ``Settings``; ``chosen()`` is the edited copy after Save."""
 
     def __init__(self, settings: Settings, controllers: Sequence[Any], gpu: bool | None = None,
-                 parent: QWidget | None = None) -> None:
-        """``controllers``: the registry's controller rows (or just their ids)."""
+                 parent: QWidget | None = None, voices: Sequence[Any] = ()) -> None:
+        """``controllers``: the registry's controller rows (or just their ids); ``voices``:
+        the installed text-to-speech models, best-ranked first."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -124,6 +126,25 @@ class SettingsDialog(QDialog):
                                "under this budget")
         form.addRow("Memory budget", self.memory)
 
+        self.voice = QComboBox()
+        self.voice.addItem("Best installed (automatic)", "")
+        for voice in voices:
+            model_id = getattr(voice, "id", voice)
+            self.voice.addItem(model_id, model_id)
+        if settings.voice and self.voice.findData(settings.voice) < 0:
+            self.voice.addItem(f"{settings.voice}  (not in the model cache)", settings.voice)
+        self.voice.setCurrentIndex(max(0, self.voice.findData(settings.voice)))
+        self.voice.setToolTip("The voice that reads answers aloud (the speaker button)")
+        form.addRow("Voice", self.voice)
+        self.speak_answers = QCheckBox("Read every answer aloud")
+        self.speak_answers.setChecked(settings.speak_answers)
+        self.send_after_dictation = QCheckBox("Send a dictated request at once (no editing)")
+        self.send_after_dictation.setChecked(settings.send_after_dictation)
+        self.hands_free = QCheckBox("Hands-free: a pause ends what you say, it is sent, the "
+                                    "answer is read, then Conductor listens again")
+        self.hands_free.setChecked(settings.hands_free)
+        for box in (self.speak_answers, self.send_after_dictation, self.hands_free):
+            form.addRow("", box)
         folder_row = QHBoxLayout()
         self.data_dir = QLineEdit(settings.data_dir)
         browse = QPushButton("Browse…")
@@ -170,5 +191,8 @@ class SettingsDialog(QDialog):
             self.original, controller="", planner=self.planner.currentData() or "",
             writer=self.writer.currentData() or "",
             threads=self.threads.value(), device=self.device.currentData(),
-            memory_budget_mb=self.memory.value(),
+            memory_budget_mb=self.memory.value(), voice=self.voice.currentData() or "",
+            speak_answers=self.speak_answers.isChecked(),
+            send_after_dictation=self.send_after_dictation.isChecked(),
+            hands_free=self.hands_free.isChecked(),
             data_dir=self.data_dir.text().strip() or self.original.data_dir)

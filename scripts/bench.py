@@ -421,6 +421,43 @@ def bench_writer(assistant, runs: int) -> dict[str, Any]:
             "report_words": len(report.split())}
 
 
+VOICE_REQUEST = ("Please transcribe the meeting recording and then write me a short summary "
+                 "of what was decided about the budget.")  # about 5 s as Piper reads it
+
+
+def bench_voice(assistant, runs: int) -> dict[str, Any]:
+    """Voice, as the desktop app does it: from the end of a spoken request (the button let go)
+    to its words in the box (the recording saved, Whisper run on it), and from an answer to
+    its first sound (the summary synthesized; playback starts once the WAV is written)."""
+    import tempfile
+
+    from core.voice import record_file
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-voice-"))
+    spoken = assistant.speak(VOICE_REQUEST, folder).path
+    recording = record_file(spoken)
+
+    def end_of_speech_to_text() -> float:
+        started = time.perf_counter()
+        saved = recording.save(folder / "recording.wav")
+        assistant.transcribe(saved)
+        return time.perf_counter() - started
+
+    answered = assistant.ask("What is the sentiment of: the hotel staff were wonderful")
+
+    def answer_to_first_sound() -> float:
+        started = time.perf_counter()
+        assistant.speak_answer(answered.run_id)
+        return time.perf_counter() - started
+
+    transcript = assistant.transcribe(recording.save(folder / "recording.wav"))
+    return {"utterance_s": round(recording.seconds, 2), "heard": transcript.text,
+            "recognizer": transcript.model, "voice": assistant.voice_record("text-to-speech").id,
+            "end_of_speech_to_text_s": stats(repeat(end_of_speech_to_text, runs)),
+            "answer_to_first_sound_s": stats(repeat(answer_to_first_sound, runs)),
+            "answer_spoken": answered.summary}
+
+
 def bench_first_request(runs: int) -> dict[str, Any]:
     """What a user of the desktop app waits: a new process warms the planner and the writer (as
     the window does while it shows), then answers the demo request."""
@@ -492,6 +529,7 @@ def run(quick: bool = False, only: list[str] | None = None) -> dict[str, Any]:
         ("planning", lambda: bench_planning(assistant, runs)),
         ("experts", lambda: bench_experts(assistant, threads, runs)),
         ("writer", lambda: bench_writer(assistant, runs)),
+        ("voice", lambda: bench_voice(assistant, runs)),
         ("end_to_end", lambda: bench_end_to_end(2 if quick else 5)),
         ("first_request", lambda: bench_first_request(2 if quick else 3)),
         ("cli_demo", lambda: bench_cli_demo(2 if quick else 5)),
@@ -567,6 +605,14 @@ def markdown(report: dict[str, Any]) -> str:
             (f"summary of a {wr['report_words']:,}-word report (s)",
              f"{wr['summary_3000_words_s']['median']:.1f}", "from its key sentences"),
         ]
+    if "voice" in report:
+        v = report["voice"]
+        rows += [
+            (f"end of a {v['utterance_s']:.1f} s spoken request to its words in the box (s)",
+             f"{v['end_of_speech_to_text_s']['median']:.2f}", f"{v['recognizer']}, target 1.5"),
+            ("an answer to its first sound, read aloud (s)",
+             f"{v['answer_to_first_sound_s']['median']:.2f}", f"{v['voice']}, target 1"),
+        ]
     if "first_request" in report:
         fr = report["first_request"]
         rows.append(("app opened: planner and writer warmed, then the demo request (s)",
@@ -595,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--only", nargs="+", metavar="SECTION",
                         help="measure only these sections (controller, planning, experts, "
-                             "writer, end_to_end, first_request, cli_demo, startup)")
+                             "writer, voice, end_to_end, first_request, cli_demo, startup)")
     args = parser.parse_args(argv)
     report = run(args.quick, args.only)
     path = save(report)

@@ -167,7 +167,7 @@ def test_the_speaker_button_reads_the_answer_aloud(make_window, qtbot, shared_as
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS):
         window.send("What is the sentiment of: the hotel staff were wonderful and kind")
     message = window.chat.assistant_messages()[-1]
-    assert message.speak_button.isVisible() and message.speak_button.text() == "🔊 Read aloud"
+    assert message.speak_button.isVisible() and message.speak_button.text() == "▶ Read aloud"
     with qtbot.waitSignal(window.bridge.spoken, timeout=120_000) as spoken:
         message.speak_button.click()
     run_id, speech = spoken.args[0]
@@ -189,3 +189,30 @@ def test_hands_free_turn_ends_on_silence_and_is_sent(make_window, qtbot, setting
         assert not composer.voice.active
     assert window.last_result.recording == "spoken-request.wav"
     assert heard(window.last_result.request, {"sentiment", "love", "phone"})
+
+
+def test_voice_settings_are_saved_and_take_effect(make_window, qtbot, settings, registry):
+    _qt()
+    from PySide6.QtCore import QTimer
+
+    from core.config import Settings
+
+    window = make_window()
+    voices = [r.id for r in registry.candidates("text-to-speech", None, limit=10)]
+    assert len(voices) >= 2  # Piper and eSpeak NG
+
+    def edit(dialog) -> None:
+        assert [dialog.voice.itemData(i) for i in range(dialog.voice.count())] == ["", *voices]
+        dialog.voice.setCurrentIndex(dialog.voice.findData(voices[-1]))
+        dialog.hands_free.setChecked(True)
+        dialog.speak_answers.setChecked(True)
+        QTimer.singleShot(0, dialog.accept)
+
+    window.open_settings(dialog_ready=edit)
+    loaded = Settings.load(settings.data_path)
+    assert (loaded.voice, loaded.hands_free, loaded.speak_answers,
+            loaded.send_after_dictation) == (voices[-1], True, True, False)
+    assert window.chat.composer.hands_free
+    from core.assistant import Assistant
+
+    assert Assistant(loaded).voice_record("text-to-speech").id == voices[-1]
