@@ -120,6 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true")
 
+    serve = sub.add_parser("serve", help="HuggingGPT's API and the OpenAI chat API on this "
+                           "machine (loopback unless a token is set)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1; any other needs --token)")
+    serve.add_argument("--port", type=int, default=8004)
+    serve.add_argument("--token", default=os.environ.get("CONDUCTOR_SERVER_TOKEN", ""),
+                       help="require 'Authorization: Bearer TOKEN' on every request (default: "
+                            "$CONDUCTOR_SERVER_TOKEN)")
+    serve.add_argument("--queue", type=int, default=4, metavar="N",
+                       help="requests that may wait behind the running one (then 429)")
+    serve.add_argument("--max-upload-mb", type=int, default=100, metavar="MB")
+
     desktop = sub.add_parser("install-desktop",
                              help="add Conductor to the desktop's application menu (this user)")
     desktop.add_argument("--data-home", type=Path, metavar="DIR",
@@ -139,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return _gui(args)
     handler = {"ask": cmd_ask, "plan": cmd_plan, "run": cmd_run, "models": cmd_models,
                "history": cmd_history, "bench": cmd_bench, "devices": cmd_devices,
-               "install-desktop": cmd_install_desktop}[args.command]
+               "install-desktop": cmd_install_desktop, "serve": cmd_serve}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -529,6 +541,16 @@ def cmd_devices(args: argparse.Namespace) -> int:
     for runtime in ("llama.cpp", "onnxruntime", "ctranslate2"):
         print(f"{runtime:>12}: {report[runtime]}")
     print(f"ONNX sessions get: {', '.join(report['onnx_session_providers'])}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from conductor.server import ServerConfig, check_bind, serve
+    from core.config import Settings
+
+    check_bind(args.host, args.token)  # before any model loads
+    serve(ServerConfig(Settings.load(), host=args.host, port=args.port, token=args.token,
+                       queue_size=args.queue, max_upload_bytes=args.max_upload_mb << 20))
     return EXIT_OK
 
 

@@ -202,12 +202,13 @@ class Assistant:
 
     def ask(self, request: str, files: Sequence[str | Path] = (),
             conversation_id: str | None = None, on_event: EventCallback | None = None,
-            cancel: threading.Event | None = None, recording: Path | None = None
-            ) -> RunResult:
+            cancel: threading.Event | None = None, recording: Path | None = None,
+            history: Sequence[Turn] | None = None) -> RunResult:
         """Run a request through all four stages; returns plan, choices, tasks and answer.
 
         ``recording`` is the spoken request the text was transcribed from: kept in the run's
-        workspace and the history, not shown to the planner as a file to work on."""
+        workspace and the history, not shown to the planner as a file to work on. ``history``
+        replaces the conversation's stored turns (an API client sends its own)."""
         if not request or not request.strip():
             raise ValueError("the request is empty")
         paths = [Path(f).expanduser() for f in files]
@@ -218,13 +219,16 @@ class Assistant:
         emit = emitter(self.on_event, on_event)
         cancel = cancel or threading.Event()
         with self._lock:
-            return self._ask(request.strip(), paths, conversation_id, emit, cancel, recording)
+            return self._ask(request.strip(), paths, conversation_id, emit, cancel, recording,
+                             history)
 
     def _ask(self, request: str, paths: list[Path], conversation_id: str | None,
-             emit: Emit, cancel: threading.Event, recording: Path | None = None) -> RunResult:
+             emit: Emit, cancel: threading.Event, recording: Path | None = None,
+             given_history: Sequence[Turn] | None = None) -> RunResult:
         started = time.perf_counter()
         conversation_id = conversation_id or self.store.new_conversation(request)
-        history = self._history(conversation_id)
+        history = (list(given_history) if given_history is not None
+                   else self._history(conversation_id))
         runs = self.settings.data_path / "runs"
         run_dir = _unique_dir(runs / f"{time.strftime('%Y%m%d-%H%M%S')}")
         try:
