@@ -458,6 +458,50 @@ def bench_voice(assistant, runs: int) -> dict[str, Any]:
             "answer_spoken": answered.summary}
 
 
+def bench_server(runs: int) -> dict[str, Any]:
+    """The local server's overhead: the same request through ``POST /hugginggpt`` on loopback
+    and as a direct ``Assistant.ask`` on the same Assistant (the server's lane), alternated."""
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from conductor.server import ServerConfig, create_app
+    from core.config import Settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(ServerConfig(Settings.load(), port=port))
+    lane = app.state.lane_for("")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    request = "What is the sentiment of: the hotel staff were wonderful"
+    body = json.dumps({"messages": [{"role": "user", "content": request}]}).encode()
+
+    def direct() -> float:
+        started = time.perf_counter()
+        lane.submit(lambda assistant: assistant.ask(request)).result()
+        return time.perf_counter() - started
+
+    def over_http() -> float:
+        started = time.perf_counter()
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{port}/hugginggpt", data=body,
+            headers={"Content-Type": "application/json"}), timeout=600).read()
+        return time.perf_counter() - started
+
+    direct_s, http_s = repeat_alternating(direct, over_http, runs)
+    server.should_exit = True
+    median_direct, median_http = stats(direct_s)["median"], stats(http_s)["median"]
+    return {"request": request, "direct_s": stats(direct_s), "http_s": stats(http_s),
+            "overhead": round(median_http / median_direct - 1, 4)}
+
+
 def bench_first_request(runs: int) -> dict[str, Any]:
     """What a user of the desktop app waits: a new process warms the planner and the writer (as
     the window does while it shows), then answers the demo request."""
@@ -530,6 +574,7 @@ def run(quick: bool = False, only: list[str] | None = None) -> dict[str, Any]:
         ("experts", lambda: bench_experts(assistant, threads, runs)),
         ("writer", lambda: bench_writer(assistant, runs)),
         ("voice", lambda: bench_voice(assistant, runs)),
+        ("server", lambda: bench_server(runs)),
         ("end_to_end", lambda: bench_end_to_end(2 if quick else 5)),
         ("first_request", lambda: bench_first_request(2 if quick else 3)),
         ("cli_demo", lambda: bench_cli_demo(2 if quick else 5)),
@@ -613,6 +658,11 @@ def markdown(report: dict[str, Any]) -> str:
             ("an answer to its first sound, read aloud (s)",
              f"{v['answer_to_first_sound_s']['median']:.2f}", f"{v['voice']}, target 1"),
         ]
+    if "server" in report:
+        sv = report["server"]
+        rows.append(("a request through the server / direct `Assistant.ask` (s)",
+                     f"{sv['http_s']['median']:.2f} / {sv['direct_s']['median']:.2f}",
+                     f"overhead {sv['overhead']:+.1%}, target under 5%"))
     if "first_request" in report:
         fr = report["first_request"]
         rows.append(("app opened: planner and writer warmed, then the demo request (s)",
@@ -641,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--only", nargs="+", metavar="SECTION",
                         help="measure only these sections (controller, planning, experts, "
-                             "writer, voice, end_to_end, first_request, cli_demo, startup)")
+                             "writer, voice, server, end_to_end, first_request, cli_demo, startup)")
     args = parser.parse_args(argv)
     report = run(args.quick, args.only)
     path = save(report)
