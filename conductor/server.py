@@ -47,6 +47,7 @@ from conductor.api_shapes import (
     read_messages,
 )
 from core.config import Settings
+from core.disk import unused_path
 from core.events import DONE, Event, EventKind, RunResult
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8004
@@ -247,20 +248,21 @@ def create_app(config: ServerConfig) -> Any:
             chat.text, [p.name for p in paths], chat.history), threading.Event())
         return hugginggpt_tasks([n.to_json() for n in planned.plan], originals)
 
-    @app.post("/results")
-    async def results(request: Request):
+    async def hugginggpt_run(request: Request) -> tuple[RunResult, dict[str, str]]:
+        """A whole run of the messages HuggingGPT's endpoints take, on the default LLMs."""
         chat = read_messages(await body_of(request))
         paths, originals = attachments(chat, must_exist=True)
         cancel = threading.Event()
         result = await run_in_lane(request, lane_for(""), asking(chat, paths, cancel), cancel)
-        return hugginggpt_results(result, originals)
+        return result, originals
+
+    @app.post("/results")
+    async def results(request: Request):
+        return hugginggpt_results(*await hugginggpt_run(request))
 
     @app.post("/hugginggpt")
     async def hugginggpt(request: Request):
-        chat = read_messages(await body_of(request))
-        paths, _ = attachments(chat, must_exist=True)
-        cancel = threading.Event()
-        result = await run_in_lane(request, lane_for(""), asking(chat, paths, cancel), cancel)
+        result, _ = await hugginggpt_run(request)
         return {"message": result.answer}
 
     # -- OpenAI
@@ -333,7 +335,7 @@ def create_app(config: ServerConfig) -> Any:
         if kind_of_file(name) is None:
             raise BadRequest(f"{file.filename!r}: unsupported file type (images, audio and "
                              ".txt/.md text)", 415, "unsupported_file")
-        target = _free_name(config.uploads / name)
+        target = unused_path(config.uploads / name)
         partial = target.with_name(target.name + ".part")
         size = 0
         try:
@@ -387,14 +389,6 @@ def _safe_name(filename: str) -> str:
     base = Path(filename.replace("\\", "/")).name
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in base).lstrip(".")
     return safe[:120] or "upload"
-
-
-def _free_name(path: Path) -> Path:
-    candidate, counter = path, 1
-    while candidate.exists():
-        counter += 1
-        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
-    return candidate
 
 
 def _version() -> str:

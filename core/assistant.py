@@ -20,7 +20,7 @@ from typing import Any
 from core.cancel import Cancelled, check
 from core.capabilities import asks_what_it_can_do, installed_capabilities
 from core.config import Settings
-from core.disk import StorageError, storage_error
+from core.disk import StorageError, storage_error, unused_path
 from core.events import CANCELLED, DONE, FAILED, Emit, EventCallback, EventKind, RunResult, emitter
 from core.executor import Executor, output_text
 from core.llm import Controller
@@ -230,7 +230,7 @@ class Assistant:
         history = (list(given_history) if given_history is not None
                    else self._history(conversation_id))
         runs = self.settings.data_path / "runs"
-        run_dir = _unique_dir(runs / f"{time.strftime('%Y%m%d-%H%M%S')}")
+        run_dir = unused_path(runs / f"{time.strftime('%Y%m%d-%H%M%S')}")
         try:
             workspace = Workspace(run_dir)
             names = self._stage_inputs(paths, workspace)
@@ -400,12 +400,7 @@ class Assistant:
         """Copy attachments into the workspace under unique plain names."""
         names = []
         for path in paths:
-            name = path.name
-            stem, suffix = path.stem, path.suffix
-            counter = 1
-            while (workspace.root / name).exists():
-                counter += 1
-                name = f"{stem}-{counter}{suffix}"
+            name = unused_path(workspace.root / path.name).name
             shutil.copyfile(path, workspace.root / name)
             names.append(name)
         return names
@@ -433,11 +428,3 @@ class Assistant:
                 shutil.copyfile(source, workspace.root / source.name)
                 names.append(source.name)
         return names
-
-
-def _unique_dir(path: Path) -> Path:
-    candidate, counter = path, 1
-    while candidate.exists():
-        counter += 1
-        candidate = path.with_name(f"{path.name}-{counter}")
-    return candidate

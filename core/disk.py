@@ -3,7 +3,8 @@
 Python raises ``OSError(ENOSPC)`` or ``EROFS``, SQLite says "database or disk is full" or
 "attempt to write a readonly database", libsndfile and Pillow wrap the system's "No space left
 on device" in their own errors. The history, the registry, a run's workspace and the executor
-all tell the user the same thing, with the folder and the way out, so they ask here.
+all tell the user the same thing, with the folder and the way out, so they ask here. And the
+one way a new file or folder gets a name that is free (``unused_path``).
 """
 
 from __future__ import annotations
@@ -51,3 +52,13 @@ def is_disk_full(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def unused_path(path: Path) -> Path:
+    """``path``, or the first of ``name-2.ext``, ``name-3.ext``... that does not exist yet, so
+    nothing already there is overwritten (an attachment, an upload, a run's folder)."""
+    candidate, counter = path, 1
+    while candidate.exists():
+        counter += 1
+        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
+    return candidate

@@ -343,7 +343,7 @@ class _SlowSummary:
     def warm_up(self, on_event=None):
         return {"planner": 0.1, "writer": 0.2}
 
-    def ask(self, request, files, conversation_id, on_event, cancel):
+    def ask(self, request, files, conversation_id, on_event, cancel, recording=None):
         import threading
 
         plan = [{"id": 0, "task": "summarization", "dep": [-1], "args": {"text": request}}]
