@@ -28,7 +28,7 @@ from core.model_pool import ModelPool
 from core.plan import TaskNode
 from core.planner import Planner, PlanResult, Turn
 from core.registry import ModelNotFoundError, ModelRecord, Registry
-from core.responder import Responder
+from core.responder import Responder, summary_of
 from core.runners.base import Workspace
 from core.selector import Choice, Selector
 from core.store import Store
@@ -242,9 +242,7 @@ class Assistant:
         text_files = {n for n in names if kind_of_file(n) == TEXT}
         names += [n for n in previous if n not in names]
         text_files |= {n for n in previous if kind_of_file(n) == TEXT}
-        run_id = self.store.start_run(conversation_id, request, names, workspace.root)
-        if spoken:
-            self.store.update_run(run_id, recording=spoken)
+        run_id = self.store.start_run(conversation_id, request, names, workspace.root, spoken)
         emit(EventKind.RUN, {"run_id": run_id, "conversation_id": conversation_id,
                              "workspace": str(workspace.root), "files": names})
         timings: dict[str, float] = {}
@@ -255,7 +253,8 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             result.status, result.answer = status, answer
             result.timings = {k: round(v, 3) for k, v in timings.items()}
-            self.store.update_run(run_id, answer=answer, status=status, timings=result.timings)
+            self.store.update_run(run_id, answer=answer, summary=result.summary, status=status,
+                                  timings=result.timings)
             emit(EventKind.DONE, result.to_json())
             return result
 
@@ -288,7 +287,6 @@ class Assistant:
             def on_task(kind: EventKind, data: Mapping[str, Any]) -> None:
                 if kind == EventKind.TASK_END:
                     self.store.save_task(run_id, data, reasons.get(data["id"], ""))
-                    result.tasks.append(dict(data))
                 emit(kind, data)
 
             results = executor.execute(planned.plan, choices, request, on_task)
@@ -314,10 +312,8 @@ class Assistant:
             result.summary, result.models = answer["summary"], answer["models"]
             result.written_by = answer["written_by"]
             result.files_made = [str(workspace.root / f) for f in answer["files"]]
-            self.store.update_run(run_id, summary=result.summary)
             return finish(DONE, answer["answer"])
         except Cancelled:
-            result.models, result.files_made = [], []
             return finish(CANCELLED, "Stopped.")
         except Exception as exc:
             try:
@@ -333,7 +329,7 @@ class Assistant:
         if not plan:
             return []
         selector = Selector(self.registry, self.controller, self.writer_record(),
-                            self.settings.memory_budget_mb * (1 << 20))
+                            self.settings.memory_budget_bytes)
         return selector.select(request, plan, on_event=emit)
 
     # -- voice
@@ -348,7 +344,7 @@ class Assistant:
                 raise ModelNotFoundError(f"the voice {self.settings.voice!r} is not installed "
                                          "(see `main.py models list --task text-to-speech`)"
                                          ) from None
-        found = self.registry.candidates(task, self.settings.memory_budget_mb * (1 << 20), 1)
+        found = self.registry.candidates(task, self.settings.memory_budget_bytes, 1)
         if not found:
             what = "speech recognizer" if task == ASR else "voice"
             raise ModelNotFoundError(f"no {what} is installed; run `make setup` or import one "
@@ -382,7 +378,8 @@ class Assistant:
         """A finished run's answer read aloud (its summary, not the results list), kept in the
         run's workspace and recorded in the history as one of its files."""
         run = self.store.run(run_id)
-        text = run.get("summary") or (run.get("answer") or "").split("\n\nResults:")[0]
+        # a run kept before the history had a summary column has only its answer
+        text = run.get("summary") or summary_of(run.get("answer") or "")
         speech = self.speak(text, Path(run["workspace"]))
         self.store.add_artifact(run_id, AUDIO, speech.path.name)
         return speech

@@ -61,6 +61,10 @@ class Settings:
     def cache_path(self) -> Path:
         return Path(self.model_cache)
 
+    @property
+    def memory_budget_bytes(self) -> int:
+        return self.memory_budget_mb << 20
+
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Settings:
         """Defaults, then the saved file, then ``CONDUCTOR_*`` environment variables."""

@@ -64,7 +64,7 @@ class ModelPool:
         controller's evaluated fixed prompts kept on disk (so a new process, each `main.py ask`,
         starts planning and selection where the last one left off)."""
         state_dir = settings.data_path / "cache" / "prefix-states"
-        return cls(registry, settings.memory_budget_mb * (1 << 20),
+        return cls(registry, settings.memory_budget_bytes,
                    {CONTROLLER_RUNTIME: {"state_dir": state_dir}}, device=settings.device,
                    threads=settings.threads)
 

@@ -102,6 +102,11 @@ def files_made(results: Sequence[TaskResult]) -> list[str]:
     return [path for r in results if r.status == DONE for _, path in output_files(r.outputs)]
 
 
+def summary_of(answer: str) -> str:
+    """An answer without its results section (``results_section``): what it says in words."""
+    return answer.split("\n\nResults:")[0]
+
+
 def results_section(results: Sequence[TaskResult]) -> str:
     """The factual part of the answer: per task, model, status, result and files."""
     if not results:
@@ -325,7 +330,7 @@ class Responder:
         for turn in history[-2:]:
             messages.append({"role": "user", "content": clip(turn.request, 500)})
             messages.append({"role": "assistant",
-                             "content": clip(turn.answer.split("\n\nResults:")[0], 400)})
+                             "content": clip(summary_of(turn.answer), 400)})
         messages.append({"role": "user", "content": clip(request, 2000)})
         text = self.writer.chat(messages, max_tokens=self.max_tokens * 2, on_text=stream,
                                 fixed=system)

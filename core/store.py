@@ -124,13 +124,13 @@ class Store:
         return conversation_id
 
     def start_run(self, conversation_id: str, request: str, files: list[str],
-                  workspace: Path) -> str:
+                  workspace: Path, recording: str | None = None) -> str:
         run_id = uuid.uuid4().hex[:12]
         with self._writing():
             self.db["runs"].insert({
                 "id": run_id, "conversation_id": conversation_id, "request": request,
                 "files": json.dumps(files), "status": "running", "workspace": str(workspace),
-                "pid": os.getpid(), "started_at": _now(),
+                "recording": recording, "pid": os.getpid(), "started_at": _now(),
             })
         return run_id
 

@@ -378,8 +378,9 @@ class MainWindow(QMainWindow):
             self.status_text.setText("Recording cancelled.")
             return
         if self.player.playing or self.speaking_message is not None:
+            self.listen_after_speech = False  # Esc ends the hands-free loop, not just the speech
             self.player.stop()
-            self._on_speech_stopped()
+            self._on_speech_stopped()  # also when the speech was still being made
             return
         if not self.running:
             return
