@@ -50,6 +50,8 @@ TASKBENCH_NAMES = {
 }
 # Every tool of TaskBench's tool_desc.json; Text-to-Video has no counterpart in our catalogue.
 TASKBENCH_TOOLS = frozenset(TASKBENCH_NAMES) | {"Text-to-Video"}
+# Our tasks that TaskBench's tool list offers: what its protocol gives a planner to choose from.
+TASKBENCH_TASKS = frozenset(TASKBENCH_NAMES.values())
 # Our task id -> the TaskBench title a prediction is scored under (the two titles that share an
 # id, "Tabular Classification" and "Image Editing", are not what our tasks are called there).
 TITLES = {task: title for title, task in TASKBENCH_NAMES.items()

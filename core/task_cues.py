@@ -117,3 +117,38 @@ def mentions(task: str, text: str) -> bool:
 def strongly_mentioned(text: str) -> set[str]:
     """The tasks ``text`` asks for by a word that names them alone."""
     return {task for task, pattern in _STRONG.items() if pattern.search(text)}
+
+
+# Verbs a person uses to ask for one step ("transcribe", "translate", "identify", "draw"), by
+# stem. Counting them in the part of a request that asks ("could you ..., ... and then ...")
+# estimates how many steps it wants; verbs that only frame a request ("help", "show", "give
+# me") are left out. Written from the catalogue's vocabulary; fitted on our own back-instructed
+# requests, where the written request and its number of steps are both known.
+_ACTION_STEMS = (
+    r"transcrib|translat|summari[sz]|condens|shorten|distil|boil|identif|detect|recogni[sz]|"
+    r"classif|categori[sz]|label|tag|annotat|describ|caption|extract|generat|creat|produc|draw|"
+    r"paint|sketch|illustrat|visuali[sz]|depict|render|animat|design|craft|convert|turn|"
+    r"transform|enhanc|improv|clean|restor|sharpen|denois|filter|remov|replac|edit|modif|"
+    r"chang|tweak|adjust|answer|respond|reply|read|narrat|speak|say|recit|estimat|measur|"
+    r"gaug|quantif|segment|separat|isolat|split|outlin|delineat|compar|analy[sz]|assess|"
+    r"evaluat|determin|interpret|explain|figur|find|locat|spot|pinpoint|highlight|mark|count|"
+    r"tell|chat|discuss|convers|engag|writ|compos|rewrit|paraphras|rephras|correct|fix|"
+    r"simplif|polish|formulat|predict|infer|decipher|decod|check|scor|rate"
+)
+_ACTION = re.compile(r"\b(" + _ACTION_STEMS + r")(e|es|ed|ing|s|y|ies|ied|en)?\b",
+                     re.IGNORECASE)
+# Where the asking starts; what comes before it describes the files ("I recorded a talk").
+_ASKING = re.compile(r"\b(could|can|would|will) you\b|\bplease\b|\bi(?:'d| would) (?:like|love)"
+                     r"\b|\bi (?:want|need|wish)\b|\bhelp me\b", re.IGNORECASE)
+# Quoted text is what a step works on, not what it is asked to do.
+_QUOTED = re.compile(r"'[^']{12,}'|\"[^\"]{12,}\"|\u201c[^\u201d]+\u201d|\u2018[^\u2019]{12,}"
+                     r"\u2019")
+
+
+def asked_steps(text: str) -> int:
+    """About how many steps ``text`` asks for: the action verbs where it asks."""
+    text = _QUOTED.sub(" ", text)
+    asking = _ASKING.search(text)
+    if asking:
+        text = text[asking.start():]
+    return len(_ACTION.findall(text))

@@ -20,20 +20,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.plan_metrics import Scores, read_examples  # noqa: E402
+from core.plan_metrics import TASKBENCH_TASKS, Scores, read_examples  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
-                  prior_weight: float | None = None, coverage_weight: float | None = None):
+                  prior_weight: float | None = None, coverage_weight: float | None = None,
+                  steps_weight: float | None = None, tasks: frozenset[str] | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.devices import llama_offload
     from core.llm import shared_controller
     from core.model_pool import ModelPool
-    from core.planner import DEFAULT_COVERAGE_WEIGHT, Planner
+    from core.planner import DEFAULT_COVERAGE_WEIGHT, DEFAULT_STEPS_WEIGHT, Planner
     from core.registry import Registry
 
     settings = Settings.load()
@@ -53,8 +54,11 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
     if coverage_weight is None:
         coverage_weight = DEFAULT_COVERAGE_WEIGHT
+    if steps_weight is None:
+        steps_weight = DEFAULT_STEPS_WEIGHT
     return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
-                              prior_weight=prior_weight, coverage_weight=coverage_weight)
+                              prior_weight=prior_weight, coverage_weight=coverage_weight,
+                              steps_weight=steps_weight, available_tasks=tasks)
 
 
 def evaluate(planner, examples, verbose: bool = False) -> dict:
@@ -124,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coverage-weight", type=float, default=None,
                         help="logit bias towards tasks the request names that the plan lacks "
                         "(0 = off; default: the planner's)")
+    parser.add_argument("--steps-weight", type=float, default=None,
+                        help="logit bias towards as many tasks as the request's action verbs "
+                        "ask for (0 = off; default: the planner's)")
+    parser.add_argument("--taskbench-tools", action="store_true",
+                        help="plan with only the tasks on TaskBench's tool list, as its protocol "
+                        "gives a planner (default: the whole catalogue)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--label", default="", help="a name for this configuration")
     parser.add_argument("--verbose", "-v", action="store_true")
@@ -132,12 +142,16 @@ def main(argv: list[str] | None = None) -> int:
 
     examples = read_examples(args.data)[: args.limit]
     model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
-                                      args.prior_weight, args.coverage_weight)
+                                      args.prior_weight, args.coverage_weight,
+                                      args.steps_weight,
+                                      TASKBENCH_TASKS if args.taskbench_tools else None)
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
                         "label": args.label, "prior_weight": planner.prior_weight,
                         "coverage_weight": planner.coverage_weight,
+                        "steps_weight": planner.steps_weight,
+                        "taskbench_tools": args.taskbench_tools,
                         "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}
     print_table(f"{args.data.name} with {model_id} {args.label}".strip(), result)

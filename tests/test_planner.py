@@ -160,3 +160,36 @@ def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
                                        feasible)) is None
     assert coverage.bias(["]", ", "], ("more", 1, ("translation",), ("translation",))) is None
     assert CoveragePrior("read it aloud", 0.0).bias(["]", ", "], more) is None
+
+
+def test_asked_steps_counts_the_actions_a_request_asks_for():
+    """The action verbs where a request asks, not those describing its files or inside the
+    quoted text to work on."""
+    from core.task_cues import asked_steps
+
+    assert asked_steps("Transcribe talk.wav") == 1
+    assert asked_steps("I recorded a lecture as talk.wav. Could you transcribe it, summarize "
+                       "the transcript and then read the summary aloud?") == 3
+    assert asked_steps("Please translate 'I will write and read and draw every day' into "
+                       "French") == 1
+    assert asked_steps("Hello there!") == 0
+
+
+def test_steps_check_leans_on_until_the_asked_steps_are_planned_then_towards_the_end():
+    """After the first task, fewer tasks than asked steps lean towards another one; as many
+    lean towards ending, unless a named task is still missing."""
+    from core.planner import CoveragePrior
+
+    request = "Could you transcribe talk.wav, summarize it and draw a picture of it?"
+    coverage = CoveragePrior(request, 0.0, steps_weight=2.0)
+    feasible = ("summarization", "text-to-image", "automatic-speech-recognition")
+    options = ["]", ', {"task": "']
+    assert coverage.bias(options, ("more", 0, (), feasible)) is None  # the first task: no push
+    assert coverage.bias(options, ("more", 2, ("automatic-speech-recognition",
+                                               "summarization"), feasible)) == [-2.0, 2.0]
+    done = ("automatic-speech-recognition", "summarization", "text-to-image")
+    assert coverage.bias(options, ("more", 3, done, feasible)) == [2.0, -2.0]
+    # a named task still missing outweighs the count
+    named = CoveragePrior("Could you transcribe talk.wav and read it aloud?", 2.0, 2.0)
+    assert named.bias(options, ("more", 2, ("automatic-speech-recognition", "summarization"),
+                                ("text-to-speech",))) == [-2.0, 2.0]
