@@ -78,13 +78,16 @@ class Example:
 
 
 def read_examples(path: Path) -> list[Example]:
-    """Read our JSONL format or TaskBench's Hugging Face domain records."""
+    """Read our JSONL format or TaskBench's Hugging Face domain records. Rows a data checker
+    rejected (``"accepted": false`` in back-instructed data) are not examples."""
     examples = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue
             row = json.loads(line)
+            if row.get("accepted") is False:
+                continue
             if "task_nodes" in row:
                 examples.append(from_taskbench(row))
             else:

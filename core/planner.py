@@ -260,7 +260,8 @@ class CoveragePrior:
       while fewer are planned, and towards ending once as many are (``steps_weight``).
     """
 
-    def __init__(self, request: str, weight: float, steps_weight: float = 0.0) -> None:
+    def __init__(self, request: str, weight: float,
+                 steps_weight: float = DEFAULT_STEPS_WEIGHT) -> None:
         self.wanted = strongly_mentioned(request)
         self.asked = asked_steps(request)
         self.weight = weight

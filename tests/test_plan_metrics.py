@@ -93,6 +93,17 @@ def test_read_examples_detects_the_format(tmp_path):
     assert examples[1].plan[0]["task"] == "text-to-speech"
 
 
+def test_read_examples_leaves_out_rejected_back_instructed_rows(tmp_path):
+    """The back-instructed data file scores as it is: its kept requests, not rejected drafts."""
+    plan = [{"task": "summarization", "id": 0, "dep": [-1], "args": {"text": "notes.txt"}}]
+    path = tmp_path / "back_instruct.jsonl"
+    path.write_text(json.dumps({"request": "Summarize notes.txt", "files": ["notes.txt"],
+                                "plan": plan, "accepted": True}) + "\n"
+                    + json.dumps({"request": "", "files": [], "plan": plan,
+                                  "accepted": False, "reason": "left a step out"}) + "\n")
+    assert [e.request for e in read_examples(path)] == ["Summarize notes.txt"]
+
+
 def test_taskbench_dependencies_are_read_as_its_own_evaluation_reads_them():
     """``<node-j>`` counts from 0 and a reference to the node itself is skipped, as TaskBench's
     evaluate.py does (some records count from 1; the published scores were computed so)."""
