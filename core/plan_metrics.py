@@ -6,11 +6,13 @@ prediction (a tool outside the domain's tool list counts for neither side), edge
 (source tool, target tool) links, where a link is the first ``<node-j>`` of an argument
 (``<GENERATED>-j`` in our format; node j counted from 0, a node's reference to itself skipped).
 Both are micro-averaged: true and false positives and negatives are summed over all records,
-then precision and recall are taken. Predictions are scored under TaskBench's tool titles (our
-``image-to-image`` is its "Image-to-Image", never its "Image Editing"). Our own format is read
-the same way, with the catalogue as the tool list. Resource accuracy asks, for every image or
-audio argument of a gold task, whether the predicted task of the same name (in order) points at
-the same file or at the output of a task of the same name.
+then precision and recall are taken. Predictions are scored under TaskBench's tool titles: our
+``image-to-image`` ("change an image as a text instruction says": an image and a text in, an
+image out) is TaskBench's "Image Editing" ("modifying an image to match a given text
+description", inputs text and image), not its "Image-to-Image" (an image alone in). Our own
+format is read the same way, with the catalogue as the tool list. Resource accuracy asks, for
+every image or audio argument of a gold task, whether the predicted task of the same name (in
+order) points at the same file or at the output of a task of the same name.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ TASKBENCH_NAMES = {
 TASKBENCH_TOOLS = frozenset(TASKBENCH_NAMES) | {"Text-to-Video"}
 # Our tasks that TaskBench's tool list offers: what its protocol gives a planner to choose from.
 TASKBENCH_TASKS = frozenset(TASKBENCH_NAMES.values())
-# Our task id -> the TaskBench title a prediction is scored under (the two titles that share an
-# id, "Tabular Classification" and "Image Editing", are not what our tasks are called there).
+# Our task id -> the TaskBench title a prediction is scored under. Where two titles share an id,
+# the one whose definition is our task's: image-to-image takes an instruction, as "Image
+# Editing" does; "Tabular Classification" (a table in an image) is not what our
+# image-classification does.
 TITLES = {task: title for title, task in TASKBENCH_NAMES.items()
-          if title not in ("Tabular Classification", "Image Editing")}
+          if title not in ("Tabular Classification", "Image-to-Image")}
 _NODE_REF = re.compile(r"<node-(\d+)>")
 _GENERATED_REF = re.compile(r"<GENERATED>-(\d+)")
 _FILE = re.compile(r"[\w\-.]+\.(?:jpe?g|png|bmp|gif|webp|tiff?|wav|flac|mp3|ogg|m4a|txt|md)",

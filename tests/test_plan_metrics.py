@@ -130,18 +130,22 @@ def test_nodes_and_links_count_once_per_record_as_in_taskbench():
 
 
 def test_predictions_are_scored_under_taskbench_titles():
-    """Our image-to-image is TaskBench's "Image-to-Image", not its "Image Editing"; a task with
-    no TaskBench title (text-classification) counts on neither side, as in evaluate.py."""
-    row = {"instruction": "Edit example.jpg", "type": "single",
-           "task_nodes": [{"task": "Image Editing", "arguments": ["example.jpg", "blue"]}],
-           "task_links": []}
-    example = from_taskbench(row)
+    """Our image-to-image (image and instruction in) is TaskBench's "Image Editing" (text and
+    image in), not its "Image-to-Image" (an image alone); a task with no TaskBench title
+    (text-classification) counts on neither side, as in evaluate.py."""
+    def record(tool: str, arguments: list[str]) -> dict:
+        return {"instruction": "Edit example.jpg", "type": "single",
+                "task_nodes": [{"task": tool, "arguments": arguments}], "task_links": []}
     edit = [{"task": "image-to-image", "id": 0, "dep": [-1],
              "args": {"image": "example.jpg", "text": "blue"}},
             {"task": "text-classification", "id": 1, "dep": [-1], "args": {"text": "blue"}}]
-    scores = Scores()
-    scores.add(example.plan, edit, 1.0, taskbench=example.taskbench)
-    assert (scores.node_tp, scores.node_pred, scores.node_gold) == (0, 1, 1)
+    editing, transforming = Scores(), Scores()
+    editing.add(from_taskbench(record("Image Editing", ["example.jpg", "blue"])).plan, edit, 1.0,
+                taskbench=True)
+    transforming.add(from_taskbench(record("Image-to-Image", ["example.jpg"])).plan, edit, 1.0,
+                     taskbench=True)
+    assert (editing.node_tp, editing.node_pred, editing.node_gold) == (1, 1, 1)
+    assert (transforming.node_tp, transforming.node_pred, transforming.node_gold) == (0, 1, 1)
 
 
 def test_records_taskbench_cannot_read_are_left_out():
