@@ -68,8 +68,13 @@ QUOTE_MARKS = (":", '"', "'", "\u201c", "\u2018")
 # gave node F1 1.000 against 0.982 at 3, and TaskBench was level (README, "Planning quality").
 DEFAULT_PRIOR_WEIGHT = 3.0  # without the adapter
 ADAPTER_PRIOR_WEIGHT = 0.0  # with it
-# Logit bias towards going on while the request names a task the plan lacks (CoveragePrior).
-DEFAULT_COVERAGE_WEIGHT = 2.0  # measured: TaskBench node F1 0.474 -> 0.484, dev unchanged
+# Logit biases while the request names a task the plan lacks (CoveragePrior): towards that task
+# at the "which task?" choice, and towards going on at the "another task?" choice. Measured
+# (README, "Planning quality"): 2 at the task choice lifted TaskBench node F1 0.474 -> 0.484 with
+# dev unchanged; 3 or more there puts a named later step first (speech planned before the
+# translation it should read, the translation then lost), while going on takes 4 at no cost.
+DEFAULT_COVERAGE_WEIGHT = 2.0
+DEFAULT_GO_ON_WEIGHT = 4.0
 # Logit bias towards as many tasks as the request asks for steps (CoveragePrior).
 DEFAULT_STEPS_WEIGHT = 0.0
 
@@ -253,19 +258,21 @@ class CoveragePrior:
 
     - Named tasks: the request's words that name one task only (``core.task_cues``) are
       compared with the tasks planned so far; while one that the files and earlier tasks can
-      feed is missing, the "another task?" choice leans towards going on and the next task
-      choice towards that task (``weight``).
+      feed is missing, the "another task?" choice leans towards going on (``go_on_weight``) and
+      the next task choice towards that task (``weight``).
     - Asked steps: the request's action verbs where it asks (``asked_steps``) estimate how many
       steps it wants; after the first task, the "another task?" choice leans towards going on
       while fewer are planned, and towards ending once as many are (``steps_weight``).
     """
 
     def __init__(self, request: str, weight: float,
-                 steps_weight: float = DEFAULT_STEPS_WEIGHT) -> None:
+                 steps_weight: float = DEFAULT_STEPS_WEIGHT,
+                 go_on_weight: float | None = None) -> None:
         self.wanted = strongly_mentioned(request)
         self.asked = asked_steps(request)
         self.weight = weight
         self.steps_weight = steps_weight
+        self.go_on_weight = weight if go_on_weight is None else go_on_weight
 
     def missing(self, what: tuple) -> set[str]:
         """The wanted tasks the plan so far lacks, among those feasible at this choice."""
@@ -275,10 +282,12 @@ class CoveragePrior:
     def bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
         if what[0] not in ("more", "task"):
             return None
-        missing = self.missing(what) if self.weight > 0 else set()
+        missing = self.missing(what) if self.weight > 0 or self.go_on_weight > 0 else set()
         if what[0] == "task":
+            if self.weight <= 0:
+                return None
             return [self.weight if o[:-1] in missing else 0.0 for o in options] if missing else None
-        go_on = self.weight if missing else 0.0
+        go_on = self.go_on_weight if missing else 0.0
         planned = what[1]
         if self.steps_weight > 0 and planned >= 1:
             if planned < self.asked:
@@ -386,7 +395,8 @@ class Planner:
                  available_tasks: Sequence[str] | None = None,
                  prior_weight: float | None = None,
                  coverage_weight: float = DEFAULT_COVERAGE_WEIGHT,
-                 steps_weight: float = DEFAULT_STEPS_WEIGHT) -> None:
+                 steps_weight: float = DEFAULT_STEPS_WEIGHT,
+                 go_on_weight: float = DEFAULT_GO_ON_WEIGHT) -> None:
         self.controller = controller
         self.demos = demos or DemoBank.load()
         # A controller with the planning adapter learned the format without examples in the
@@ -406,6 +416,7 @@ class Planner:
         self.prior_weight = prior_weight
         self.coverage_weight = coverage_weight
         self.steps_weight = steps_weight
+        self.go_on_weight = go_on_weight
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
         self._demo_tokens: dict[int, list[int]] = {}
@@ -432,7 +443,7 @@ class Planner:
             nodes = self.decode(tokens, files,
                                  Live(self.controller, self.max_text_tokens, request, prior,
                                        cancel, CoveragePrior(request, self.coverage_weight,
-                                                     self.steps_weight)))
+                                                     self.steps_weight, self.go_on_weight)))
         for node in nodes:
             for key, value in node.args.items():
                 value = str(value).strip()

@@ -28,13 +28,19 @@ RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
                   prior_weight: float | None = None, coverage_weight: float | None = None,
-                  steps_weight: float | None = None, tasks: frozenset[str] | None = None):
+                  steps_weight: float | None = None, tasks: frozenset[str] | None = None,
+                  go_on_weight: float | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.devices import llama_offload
     from core.llm import shared_controller
     from core.model_pool import ModelPool
-    from core.planner import DEFAULT_COVERAGE_WEIGHT, DEFAULT_STEPS_WEIGHT, Planner
+    from core.planner import (
+        DEFAULT_COVERAGE_WEIGHT,
+        DEFAULT_GO_ON_WEIGHT,
+        DEFAULT_STEPS_WEIGHT,
+        Planner,
+    )
     from core.registry import Registry
 
     settings = Settings.load()
@@ -56,9 +62,12 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
         coverage_weight = DEFAULT_COVERAGE_WEIGHT
     if steps_weight is None:
         steps_weight = DEFAULT_STEPS_WEIGHT
+    if go_on_weight is None:
+        go_on_weight = DEFAULT_GO_ON_WEIGHT
     return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
                               prior_weight=prior_weight, coverage_weight=coverage_weight,
-                              steps_weight=steps_weight, available_tasks=tasks)
+                              steps_weight=steps_weight, go_on_weight=go_on_weight,
+                              available_tasks=tasks)
 
 
 def evaluate(planner, examples, verbose: bool = False) -> dict:
@@ -128,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coverage-weight", type=float, default=None,
                         help="logit bias towards tasks the request names that the plan lacks "
                         "(0 = off; default: the planner's)")
+    parser.add_argument("--go-on-weight", type=float, default=None,
+                        help="logit bias towards another task while a task the request names "
+                        "is missing (0 = off; default: the planner's)")
     parser.add_argument("--steps-weight", type=float, default=None,
                         help="logit bias towards as many tasks as the request's action verbs "
                         "ask for (0 = off; default: the planner's)")
@@ -144,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
                                       args.prior_weight, args.coverage_weight,
                                       args.steps_weight,
-                                      TASKBENCH_TASKS if args.taskbench_tools else None)
+                                      TASKBENCH_TASKS if args.taskbench_tools else None,
+                                      args.go_on_weight)
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
                         "label": args.label, "prior_weight": planner.prior_weight,
                         "coverage_weight": planner.coverage_weight,
                         "steps_weight": planner.steps_weight,
+                        "go_on_weight": planner.go_on_weight,
                         "taskbench_tools": args.taskbench_tools,
                         "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}

@@ -162,6 +162,23 @@ def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
     assert CoveragePrior("read it aloud", 0.0).bias(["]", ", "], more) is None
 
 
+def test_going_on_and_choosing_the_named_task_have_their_own_weights():
+    """A strong pull at the "which task?" choice puts a named later step first ("say it in
+    French, out loud" planned as speech alone), so going on can lean harder than choosing."""
+    from core.planner import CoveragePrior
+
+    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0,
+                             go_on_weight=4.0)
+    feasible = ("translation", "text-to-speech")
+    assert coverage.bias(["]", ', {"task": "'], ("more", 1, ("translation",), feasible)) == \
+        [-4.0, 4.0]
+    assert coverage.bias(['translation"', 'text-to-speech"'],
+                         ("task", 1, ("translation",), feasible)) == [0.0, 2.0]
+    choosing_off = CoveragePrior("read it aloud", 0.0, go_on_weight=4.0)
+    assert choosing_off.bias(['text-to-speech"'], ("task", 0, (), feasible)) is None
+    assert choosing_off.bias(["]", ", "], ("more", 0, (), feasible)) == [-4.0, 4.0]
+
+
 def test_asked_steps_counts_the_actions_a_request_asks_for():
     """The action verbs where a request asks, not those describing its files or inside the
     quoted text to work on."""
