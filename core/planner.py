@@ -267,12 +267,12 @@ class CoveragePrior:
 
     def __init__(self, request: str, weight: float,
                  steps_weight: float = DEFAULT_STEPS_WEIGHT,
-                 go_on_weight: float | None = None) -> None:
+                 go_on_weight: float = DEFAULT_GO_ON_WEIGHT) -> None:
         self.wanted = strongly_mentioned(request)
         self.asked = asked_steps(request)
         self.weight = weight
         self.steps_weight = steps_weight
-        self.go_on_weight = weight if go_on_weight is None else go_on_weight
+        self.go_on_weight = go_on_weight
 
     def missing(self, what: tuple) -> set[str]:
         """The wanted tasks the plan so far lacks, among those feasible at this choice."""

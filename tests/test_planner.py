@@ -149,7 +149,8 @@ def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
     ("aloud") pulls the "another task?" choice towards going on, and the next choice to it."""
     from core.planner import CoveragePrior
 
-    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0)
+    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0,
+                             go_on_weight=2.0)
     feasible = ("translation", "text-to-speech", "summarization")
     more = ("more", 1, ("translation",), feasible)
     assert coverage.bias(["]", ', {"task": "'], more) == [-2.0, 2.0]
@@ -159,12 +160,12 @@ def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
     assert coverage.bias(["]", ", "], ("more", 2, ("translation", "text-to-speech"),
                                        feasible)) is None
     assert coverage.bias(["]", ", "], ("more", 1, ("translation",), ("translation",))) is None
-    assert CoveragePrior("read it aloud", 0.0).bias(["]", ", "], more) is None
+    assert CoveragePrior("read it aloud", 0.0, go_on_weight=0.0).bias(["]", ", "], more) is None
 
 
 def test_going_on_and_choosing_the_named_task_have_their_own_weights():
-    """A strong pull at the "which task?" choice puts a named later step first ("say it in
-    French, out loud" planned as speech alone), so going on can lean harder than choosing."""
+    """A strong pull at the "which task?" choice puts a named later step first (speech before
+    the translation it should read), so going on can lean harder than choosing."""
     from core.planner import CoveragePrior
 
     coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0,
@@ -198,7 +199,7 @@ def test_steps_check_leans_on_until_the_asked_steps_are_planned_then_towards_the
     from core.planner import CoveragePrior
 
     request = "Could you transcribe talk.wav, summarize it and draw a picture of it?"
-    coverage = CoveragePrior(request, 0.0, steps_weight=2.0)
+    coverage = CoveragePrior(request, 0.0, steps_weight=2.0, go_on_weight=0.0)
     feasible = ("summarization", "text-to-image", "automatic-speech-recognition")
     options = ["]", ', {"task": "']
     assert coverage.bias(options, ("more", 0, (), feasible)) is None  # the first task: no push
@@ -207,6 +208,7 @@ def test_steps_check_leans_on_until_the_asked_steps_are_planned_then_towards_the
     done = ("automatic-speech-recognition", "summarization", "text-to-image")
     assert coverage.bias(options, ("more", 3, done, feasible)) == [2.0, -2.0]
     # a named task still missing outweighs the count
-    named = CoveragePrior("Could you transcribe talk.wav and read it aloud?", 2.0, 2.0)
+    named = CoveragePrior("Could you transcribe talk.wav and read it aloud?", 2.0, 2.0,
+                          go_on_weight=2.0)
     assert named.bias(options, ("more", 2, ("automatic-speech-recognition", "summarization"),
                                 ("text-to-speech",))) == [-2.0, 2.0]
