@@ -33,12 +33,13 @@ from core.demos import Demo, DemoBank
 from core.languages import target_languages
 from core.llm import Controller
 from core.plan import TaskNode, validate
-from core.task_cues import asked_steps, strongly_mentioned
+from core.task_cues import asked_steps, mentions, strongly_mentioned
 from core.tasks import (
     AUDIO,
     CATALOGUE,
     IMAGE,
     TARGET_LANGUAGE,
+    TASK_NAMES,
     TEXT,
     Task,
     get_task,
@@ -68,15 +69,29 @@ QUOTE_MARKS = (":", '"', "'", "\u201c", "\u2018")
 # gave node F1 1.000 against 0.982 at 3, and TaskBench was level (README, "Planning quality").
 DEFAULT_PRIOR_WEIGHT = 3.0  # without the adapter
 ADAPTER_PRIOR_WEIGHT = 0.0  # with it
-# Logit biases while the request names a task the plan lacks (CoveragePrior): towards that task
-# at the "which task?" choice, and towards going on at the "another task?" choice. Measured
-# (README, "Planning quality"): 2 at the task choice lifted TaskBench node F1 0.474 -> 0.484 with
-# dev unchanged; 3 or more there puts a named later step first (speech planned before the
-# translation it should read, the translation then lost), while going on takes 4 at no cost.
-DEFAULT_COVERAGE_WEIGHT = 2.0
-DEFAULT_GO_ON_WEIGHT = 4.0
-# Logit bias towards as many tasks as the request asks for steps (CoveragePrior).
-DEFAULT_STEPS_WEIGHT = 0.0
+
+
+@dataclass(frozen=True)
+class CoverageWeights:
+    """The coverage check's logit biases (``CoveragePrior``), each measured (README, "Planning
+    quality"); 0 switches a check off.
+
+    - ``task``: towards a task the request names and the plan lacks, at the "which task?"
+      choice. 2 lifted TaskBench node F1 0.474 -> 0.484 with dev unchanged; 3 or more puts a
+      named later step first (speech planned before the translation it should read, which is
+      then lost).
+    - ``go_on``: towards another task while such a task is missing; 4 at no cost on dev.
+    - ``unasked``: against a task no word of the request points to, at the "which task?"
+      choice (an attached picture otherwise draws a description nobody asked for). TaskBench
+      node F1 0.504 -> 0.534 at 4, 0.546 at 8 (edge F1 0.126 -> 0.135, 0.130), dev unchanged.
+    - ``steps``: towards as many tasks as the request's action verbs ask for. With the unasked
+      check at 8, 1 lifted TaskBench to 0.549 / 0.137 with dev unchanged; 2 cost a dev link.
+    """
+
+    task: float = 2.0
+    go_on: float = 4.0
+    unasked: float = 8.0
+    steps: float = 1.0
 
 
 def catalogue_text() -> str:
@@ -253,26 +268,26 @@ class CoveragePrior:
     """Checks, before the plan ends, what the request asks for that no task covers yet.
 
     A small planner often stops one or two steps early ("... and read it aloud" dropped after a
-    translation; the third of four asked actions never planned). Two checks, each a soft logit
-    bias, not a rule: the model still decides.
+    translation; the third of four asked actions never planned), and starts with a task nobody
+    asked for (a description of the attached picture). Three checks, each a soft logit bias,
+    not a rule: the model still decides.
 
     - Named tasks: the request's words that name one task only (``core.task_cues``) are
       compared with the tasks planned so far; while one that the files and earlier tasks can
-      feed is missing, the "another task?" choice leans towards going on (``go_on_weight``) and
-      the next task choice towards that task (``weight``).
+      feed is missing, the "another task?" choice leans towards going on (``go_on``) and the
+      next task choice towards that task (``task``).
     - Asked steps: the request's action verbs where it asks (``asked_steps``) estimate how many
       steps it wants; after the first task, the "another task?" choice leans towards going on
-      while fewer are planned, and towards ending once as many are (``steps_weight``).
+      while fewer are planned, and towards ending once as many are (``steps``).
+    - Unasked tasks: a task none of whose cue words the request uses leans away at the task
+      choice (``unasked``).
     """
 
-    def __init__(self, request: str, weight: float,
-                 steps_weight: float = DEFAULT_STEPS_WEIGHT,
-                 go_on_weight: float = DEFAULT_GO_ON_WEIGHT) -> None:
+    def __init__(self, request: str, weights: CoverageWeights = CoverageWeights()) -> None:
         self.wanted = strongly_mentioned(request)
         self.asked = asked_steps(request)
-        self.weight = weight
-        self.steps_weight = steps_weight
-        self.go_on_weight = go_on_weight
+        self.unasked = {task for task in TASK_NAMES if not mentions(task, request)}
+        self.weights = weights
 
     def missing(self, what: tuple) -> set[str]:
         """The wanted tasks the plan so far lacks, among those feasible at this choice."""
@@ -280,20 +295,29 @@ class CoveragePrior:
         return (self.wanted - set(planned)) & set(feasible)
 
     def bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
-        if what[0] not in ("more", "task"):
-            return None
-        missing = self.missing(what) if self.weight > 0 or self.go_on_weight > 0 else set()
         if what[0] == "task":
-            if self.weight <= 0:
-                return None
-            return [self.weight if o[:-1] in missing else 0.0 for o in options] if missing else None
-        go_on = self.go_on_weight if missing else 0.0
+            return self._task_bias(options, what)
+        if what[0] == "more":
+            return self._go_on_bias(options, what)
+        return None
+
+    def _task_bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
+        w = self.weights
+        missing = self.missing(what) if w.task > 0 else set()
+        bias = [(w.task if o[:-1] in missing else 0.0)
+                - (w.unasked if o[:-1] in self.unasked else 0.0) for o in options]
+        return bias if any(bias) else None
+
+    def _go_on_bias(self, options: Sequence[str], what: tuple) -> list[float] | None:
+        w = self.weights
+        missing = self.missing(what)
+        go_on = w.go_on if missing else 0.0
         planned = what[1]
-        if self.steps_weight > 0 and planned >= 1:
+        if w.steps > 0 and planned >= 1:
             if planned < self.asked:
-                go_on += self.steps_weight
+                go_on += w.steps
             elif not missing:
-                go_on -= self.steps_weight
+                go_on -= w.steps
         if not go_on:
             return None
         return [-go_on if o == "]" else go_on for o in options]
@@ -394,9 +418,7 @@ class Planner:
                  max_tasks: int = 6, max_text_tokens: int = 96,
                  available_tasks: Sequence[str] | None = None,
                  prior_weight: float | None = None,
-                 coverage_weight: float = DEFAULT_COVERAGE_WEIGHT,
-                 steps_weight: float = DEFAULT_STEPS_WEIGHT,
-                 go_on_weight: float = DEFAULT_GO_ON_WEIGHT) -> None:
+                 coverage: CoverageWeights = CoverageWeights()) -> None:
         self.controller = controller
         self.demos = demos or DemoBank.load()
         # A controller with the planning adapter learned the format without examples in the
@@ -414,9 +436,7 @@ class Planner:
             prior_weight = (ADAPTER_PRIOR_WEIGHT if controller.lora_path is not None
                             else DEFAULT_PRIOR_WEIGHT)
         self.prior_weight = prior_weight
-        self.coverage_weight = coverage_weight
-        self.steps_weight = steps_weight
-        self.go_on_weight = go_on_weight
+        self.coverage = coverage
         names = set(available_tasks) if available_tasks is not None else None
         self.tasks = [t for t in CATALOGUE if names is None or t.name in names]
         self._demo_tokens: dict[int, list[int]] = {}
@@ -442,8 +462,7 @@ class Planner:
             prompt_tokens = len(tokens)
             nodes = self.decode(tokens, files,
                                  Live(self.controller, self.max_text_tokens, request, prior,
-                                       cancel, CoveragePrior(request, self.coverage_weight,
-                                                     self.steps_weight, self.go_on_weight)))
+                                       cancel, CoveragePrior(request, self.coverage)))
         for node in nodes:
             for key, value in node.args.items():
                 value = str(value).strip()

@@ -114,9 +114,39 @@ def mentions(task: str, text: str) -> bool:
     return bool(_COMPILED[task].search(text))
 
 
+# A question about a picture ("what is the man holding in stadium.jpg?", "how many people are
+# in the photo?", "answer this question about note.png") asks for visual question answering,
+# or for document question answering when the picture is a document ("the total on
+# invoice.png"). Questions that other tasks answer are left out: what is in it or what it
+# shows (a description), which objects, what kind (a class), its parts, its depth, its text.
+_PICTURE = r"(?:image|picture|photo|photograph|pic|scan|screenshot|\w+\.(?:jpe?g|png|webp|gif|" \
+           r"bmp|tiff?))\b"
+_THE = r"(?:the |this |that |my |your |an? )?"
+_IN_SENTENCE = r"(?:[^.!?\n]|\.(?=\w))"  # a file name's dot does not end the sentence
+_OTHER_TASKS_QUESTIONS = (r"objects?|kind|type|sort|class|parts?|regions?|areas?|depth|"
+                          r"describ\w*|happening|show|shows|showing|text|written|say|says|"
+                          r"words|mentioned")
+_PICTURE_QUESTION = re.compile(
+    r"\b(?:what|which|who|how many|how much|is there|are there|is the|are the|does the)\b"
+    r"(?!'s in|'s on| is in| is on)"
+    rf"(?!{_IN_SENTENCE}{{0,80}}\b(?:{_OTHER_TASKS_QUESTIONS})\b)"
+    rf"{_IN_SENTENCE}{{0,80}}\b(?:in|on) {_THE}{_PICTURE}"
+    rf"|question about {_THE}{_PICTURE}"
+    rf"|answer\b{_IN_SENTENCE}{{0,30}}\bquestion{_IN_SENTENCE}{{0,30}}\b(?:about|on|in|from) "
+    rf"{_THE}{_PICTURE}", re.IGNORECASE)
+_DOCUMENT = re.compile(r"document|invoice|receipt|\bforms?\b|letter|scanned|contract|"
+                       r"certificate|\bbill\b|statement|\breport\b|\bpage\b|\bmenu\b|ticket|"
+                       r"\btotal\b", re.IGNORECASE)
+
+
 def strongly_mentioned(text: str) -> set[str]:
-    """The tasks ``text`` asks for by a word that names them alone."""
-    return {task for task, pattern in _STRONG.items() if pattern.search(text)}
+    """The tasks ``text`` asks for by a word that names them alone, or by a question about a
+    picture that only a question-answering task over it answers."""
+    found = {task for task, pattern in _STRONG.items() if pattern.search(text)}
+    if _PICTURE_QUESTION.search(text):
+        found.add("document-question-answering" if _DOCUMENT.search(text)
+                  else "visual-question-answering")
+    return found
 
 
 # Verbs a person uses to ask for one step ("transcribe", "translate", "identify", "draw"), by

@@ -15,32 +15,31 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.plan_metrics import TASKBENCH_TASKS, Scores, read_examples  # noqa: E402
 
+if TYPE_CHECKING:
+    from core.planner import CoverageWeights
+
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
-                  prior_weight: float | None = None, coverage_weight: float | None = None,
-                  steps_weight: float | None = None, tasks: frozenset[str] | None = None,
-                  go_on_weight: float | None = None):
+                  prior_weight: float | None = None, coverage: CoverageWeights | None = None,
+                  tasks: frozenset[str] | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.devices import llama_offload
     from core.llm import shared_controller
     from core.model_pool import ModelPool
-    from core.planner import (
-        DEFAULT_COVERAGE_WEIGHT,
-        DEFAULT_GO_ON_WEIGHT,
-        DEFAULT_STEPS_WEIGHT,
-        Planner,
-    )
+    from core.planner import CoverageWeights, Planner
     from core.registry import Registry
 
     settings = Settings.load()
@@ -58,15 +57,8 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
     if not no_embeddings:
         pool = ModelPool.from_settings(settings, registry)
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
-    if coverage_weight is None:
-        coverage_weight = DEFAULT_COVERAGE_WEIGHT
-    if steps_weight is None:
-        steps_weight = DEFAULT_STEPS_WEIGHT
-    if go_on_weight is None:
-        go_on_weight = DEFAULT_GO_ON_WEIGHT
     return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
-                              prior_weight=prior_weight, coverage_weight=coverage_weight,
-                              steps_weight=steps_weight, go_on_weight=go_on_weight,
+                              prior_weight=prior_weight, coverage=coverage or CoverageWeights(),
                               available_tasks=tasks)
 
 
@@ -143,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps-weight", type=float, default=None,
                         help="logit bias towards as many tasks as the request's action verbs "
                         "ask for (0 = off; default: the planner's)")
+    parser.add_argument("--unasked-weight", type=float, default=None,
+                        help="logit bias against a task no word of the request points to "
+                        "(0 = off; default: the planner's)")
     parser.add_argument("--taskbench-tools", action="store_true",
                         help="plan with only the tasks on TaskBench's tool list, as its protocol "
                         "gives a planner (default: the whole catalogue)")
@@ -153,18 +148,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     examples = read_examples(args.data)[: args.limit]
+    from core.planner import CoverageWeights
+
+    given = {"task": args.coverage_weight, "go_on": args.go_on_weight,
+             "steps": args.steps_weight, "unasked": args.unasked_weight}
+    coverage = replace(CoverageWeights(), **{k: v for k, v in given.items() if v is not None})
     model_id, planner = build_planner(args.model, args.k_demos, args.no_embeddings, args.lora,
-                                      args.prior_weight, args.coverage_weight,
-                                      args.steps_weight,
-                                      TASKBENCH_TASKS if args.taskbench_tools else None,
-                                      args.go_on_weight)
+                                      args.prior_weight, coverage,
+                                      TASKBENCH_TASKS if args.taskbench_tools else None)
     result = evaluate(planner, examples, args.verbose)
     result["config"] = {"data": str(args.data), "model": model_id, "k_demos": planner.k_demos,
                         "embeddings": not args.no_embeddings, "lora": args.lora,
                         "label": args.label, "prior_weight": planner.prior_weight,
-                        "coverage_weight": planner.coverage_weight,
-                        "steps_weight": planner.steps_weight,
-                        "go_on_weight": planner.go_on_weight,
+                        "coverage_weight": planner.coverage.task,
+                        "go_on_weight": planner.coverage.go_on,
+                        "steps_weight": planner.coverage.steps,
+                        "unasked_weight": planner.coverage.unasked,
                         "taskbench_tools": args.taskbench_tools,
                         "threads": planner.controller.threads,
                         "date": _dt.datetime.now().isoformat(timespec="seconds")}

@@ -133,6 +133,20 @@ def test_task_cues_name_the_steps_of_a_request():
         {"summarization", "translation"}
 
 
+def test_a_question_about_a_picture_asks_for_question_answering_over_it():
+    """A question about a picture names (document) question answering; questions other tasks
+    answer (what is in it, the text it holds) do not."""
+    assert strongly_mentioned("What color is the car in photo.jpg?") == \
+        {"visual-question-answering"}
+    assert strongly_mentioned("Please answer this question about note.png: is it raining?") \
+        == {"visual-question-answering"}
+    assert strongly_mentioned("What is the total amount on invoice.png?") == \
+        {"document-question-answering"}
+    assert strongly_mentioned("What is in the image?") == set()
+    assert strongly_mentioned("What does the text in sign.png say?") == set()
+    assert strongly_mentioned("Which objects are in the photo?") == set()
+
+
 def _committed_rows() -> list[dict]:
     return [json.loads(line) for line in mpd.DEFAULT_OUT.read_text().splitlines() if line]
 

@@ -147,10 +147,10 @@ def test_an_attached_text_no_task_reads_becomes_the_passage_of_the_question():
 def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
     """Before the plan ends, a feasible task the request asks for by a word that names it alone
     ("aloud") pulls the "another task?" choice towards going on, and the next choice to it."""
-    from core.planner import CoveragePrior
+    from core.planner import CoveragePrior, CoverageWeights
 
-    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0,
-                             go_on_weight=2.0)
+    weights = CoverageWeights(task=2.0, go_on=2.0, unasked=0.0, steps=0.0)
+    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", weights)
     feasible = ("translation", "text-to-speech", "summarization")
     more = ("more", 1, ("translation",), feasible)
     assert coverage.bias(["]", ', {"task": "'], more) == [-2.0, 2.0]
@@ -160,24 +160,41 @@ def test_coverage_leans_towards_a_task_the_request_names_and_the_plan_lacks():
     assert coverage.bias(["]", ", "], ("more", 2, ("translation", "text-to-speech"),
                                        feasible)) is None
     assert coverage.bias(["]", ", "], ("more", 1, ("translation",), ("translation",))) is None
-    assert CoveragePrior("read it aloud", 0.0, go_on_weight=0.0).bias(["]", ", "], more) is None
+    off = CoverageWeights(task=0.0, go_on=0.0, unasked=0.0, steps=0.0)
+    assert CoveragePrior("read it aloud", off).bias(["]", ", "], more) is None
 
 
 def test_going_on_and_choosing_the_named_task_have_their_own_weights():
     """A strong pull at the "which task?" choice puts a named later step first (speech before
     the translation it should read), so going on can lean harder than choosing."""
-    from core.planner import CoveragePrior
+    from core.planner import CoveragePrior, CoverageWeights
 
-    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", 2.0,
-                             go_on_weight=4.0)
+    weights = CoverageWeights(task=2.0, go_on=4.0, unasked=0.0, steps=0.0)
+    coverage = CoveragePrior("Translate 'good night' into German and read it aloud", weights)
     feasible = ("translation", "text-to-speech")
     assert coverage.bias(["]", ', {"task": "'], ("more", 1, ("translation",), feasible)) == \
         [-4.0, 4.0]
     assert coverage.bias(['translation"', 'text-to-speech"'],
                          ("task", 1, ("translation",), feasible)) == [0.0, 2.0]
-    choosing_off = CoveragePrior("read it aloud", 0.0, go_on_weight=4.0)
+    choosing_off = CoveragePrior("read it aloud", CoverageWeights(task=0.0, go_on=4.0,
+                                                                  unasked=0.0))
     assert choosing_off.bias(['text-to-speech"'], ("task", 0, (), feasible)) is None
     assert choosing_off.bias(["]", ", "], ("more", 0, (), feasible)) == [-4.0, 4.0]
+
+
+def test_a_task_no_word_of_the_request_points_to_leans_away():
+    """With a photo attached, a question about what is in it is not a request to describe it:
+    image-to-text, which no word asks for, leans away; the asked task does not."""
+    from core.planner import CoveragePrior, CoverageWeights
+
+    request = "How many dogs are in park.jpg?"
+    coverage = CoveragePrior(request, CoverageWeights(task=0.0, go_on=0.0, unasked=4.0, steps=0.0))
+    options = ['image-to-text"', 'object-detection"', 'visual-question-answering"']
+    feasible = ("image-to-text", "object-detection", "visual-question-answering")
+    assert coverage.bias(options, ("task", 0, (), feasible)) == [-4.0, 0.0, 0.0]
+    assert coverage.bias(["]", ", "], ("more", 1, ("object-detection",), feasible)) is None
+    off = CoveragePrior(request, CoverageWeights(task=0.0, go_on=0.0, unasked=0.0, steps=0.0))
+    assert off.bias(options, ("task", 0, (), feasible)) is None
 
 
 def test_asked_steps_counts_the_actions_a_request_asks_for():
@@ -196,10 +213,10 @@ def test_asked_steps_counts_the_actions_a_request_asks_for():
 def test_steps_check_leans_on_until_the_asked_steps_are_planned_then_towards_the_end():
     """After the first task, fewer tasks than asked steps lean towards another one; as many
     lean towards ending, unless a named task is still missing."""
-    from core.planner import CoveragePrior
+    from core.planner import CoveragePrior, CoverageWeights
 
     request = "Could you transcribe talk.wav, summarize it and draw a picture of it?"
-    coverage = CoveragePrior(request, 0.0, steps_weight=2.0, go_on_weight=0.0)
+    coverage = CoveragePrior(request, CoverageWeights(task=0.0, go_on=0.0, steps=2.0))
     feasible = ("summarization", "text-to-image", "automatic-speech-recognition")
     options = ["]", ', {"task": "']
     assert coverage.bias(options, ("more", 0, (), feasible)) is None  # the first task: no push
@@ -208,7 +225,7 @@ def test_steps_check_leans_on_until_the_asked_steps_are_planned_then_towards_the
     done = ("automatic-speech-recognition", "summarization", "text-to-image")
     assert coverage.bias(options, ("more", 3, done, feasible)) == [2.0, -2.0]
     # a named task still missing outweighs the count
-    named = CoveragePrior("Could you transcribe talk.wav and read it aloud?", 2.0, 2.0,
-                          go_on_weight=2.0)
+    named = CoveragePrior("Could you transcribe talk.wav and read it aloud?",
+                          CoverageWeights(task=2.0, go_on=2.0, steps=2.0))
     assert named.bias(options, ("more", 2, ("automatic-speech-recognition", "summarization"),
                                 ("text-to-speech",))) == [-2.0, 2.0]
