@@ -20,6 +20,7 @@ sequences it is asked to continue.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -334,6 +335,28 @@ def span_starts(pieces: Sequence[str]) -> list[int]:
     return [0, *marks]
 
 
+def finish_cut_file_names(nodes: Sequence[TaskNode], request: str,
+                          files: Sequence[str]) -> None:
+    """A copied text that stops at the dot of an attached file's name goes on to the name's end.
+
+    The planner ends a copied span where it judges the sentence ends, and a file name's dot
+    looks like one: "How many dogs are in park.jpg?" came out as "How many dogs are in park.",
+    a question about a park nobody named. The span is taken on to the end of the file name and
+    a question or exclamation mark right after it.
+    """
+    for node in nodes:
+        for key, kind in get_task(node.task).inputs:
+            text = str(node.args.get(key, ""))
+            at = request.find(text) if kind == TEXT and text.endswith(".") else -1
+            if at < 0:
+                continue
+            end = at + len(text)
+            stem = text.rsplit(None, 1)[-1]
+            rest = re.match(r"\w+[?!]?", request[end:])
+            if rest and (stem + rest.group().rstrip("?!")).strip("'\"(") in files:
+                node.args[key] = text + rest.group()
+
+
 def read_named_files(nodes: Sequence[TaskNode], files: Sequence[str]) -> None:
     """A text argument that is only the name of an attached picture or recording means what an
     earlier task read from it: point it at that task's output.
@@ -469,6 +492,7 @@ class Planner:
                 if get_task(node.task).input_kind(key) == TEXT and not value:
                     value = request  # an empty text argument: the request is the text
                 node.args[key] = value
+        finish_cut_file_names(nodes, request, files)
         read_named_files(nodes, files)
         read_unread_text_files(nodes, files)
         set_target_languages(nodes, request)

@@ -182,6 +182,24 @@ def test_going_on_and_choosing_the_named_task_have_their_own_weights():
     assert choosing_off.bias(["]", ", "], ("more", 0, (), feasible)) == [-4.0, 4.0]
 
 
+def test_a_copied_text_cut_at_a_file_names_dot_goes_on_to_the_names_end():
+    from core.plan import TaskNode
+    from core.planner import finish_cut_file_names
+
+    request = "How many dogs are in park.jpg? Then read the answer aloud."
+    cut = [TaskNode("visual-question-answering", 0, [-1],
+                    {"image": "park.jpg", "text": "How many dogs are in park."})]
+    finish_cut_file_names(cut, request, ["park.jpg"])
+    assert cut[0].args["text"] == "How many dogs are in park.jpg?"
+    # a sentence that really ends there, or a name that is not an attached file: unchanged
+    whole = [TaskNode("summarization", 0, [-1], {"text": "The park was full."})]
+    finish_cut_file_names(whole, "The park was full. Summarize it.", [])
+    assert whole[0].args["text"] == "The park was full."
+    other = [TaskNode("summarization", 0, [-1], {"text": "See notes."})]
+    finish_cut_file_names(other, "See notes.txt please", ["park.jpg"])
+    assert other[0].args["text"] == "See notes."
+
+
 def test_a_task_no_word_of_the_request_points_to_leans_away():
     """With a photo attached, a question about what is in it is not a request to describe it:
     image-to-text, which no word asks for, leans away; the asked task does not."""
