@@ -284,7 +284,7 @@ class CoveragePrior:
       choice (``unasked``).
     """
 
-    def __init__(self, request: str, weights: CoverageWeights = CoverageWeights()) -> None:
+    def __init__(self, request: str, weights: CoverageWeights) -> None:
         self.wanted = strongly_mentioned(request)
         self.asked = asked_steps(request)
         self.unasked = {task for task in TASK_NAMES if not mentions(task, request)}

@@ -32,14 +32,14 @@ RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool,
                   lora: str | None,
-                  prior_weight: float | None = None, coverage: CoverageWeights | None = None,
+                  prior_weight: float | None, coverage: CoverageWeights,
                   tasks: frozenset[str] | None = None):
     from core.config import Settings
     from core.demos import DemoBank
     from core.devices import llama_offload
     from core.llm import shared_controller
     from core.model_pool import ModelPool
-    from core.planner import CoverageWeights, Planner
+    from core.planner import Planner
     from core.registry import Registry
 
     settings = Settings.load()
@@ -58,7 +58,7 @@ def build_planner(model_id: str | None, k_demos: int | None, no_embeddings: bool
         pool = ModelPool.from_settings(settings, registry)
         embedder = pool.get(registry.get("sentence-transformers/all-MiniLM-L6-v2")).model
     return record.id, Planner(controller, DemoBank.load(embedder=embedder), k_demos=k_demos,
-                              prior_weight=prior_weight, coverage=coverage or CoverageWeights(),
+                              prior_weight=prior_weight, coverage=coverage,
                               available_tasks=tasks)
 
 
